@@ -1,0 +1,31 @@
+// Losses, each computing the summed loss and its gradient in one pass (the gradient of `scale * sum`):
+// MSE, binary cross-entropy with logits, softmax cross-entropy, Gaussian KL against N(0, I).
+// `loss` is one float in device memory (overwritten); reductions are deterministic (no float atomics).
+#pragma once
+#include <cstdint>
+
+#include "kernels/dispatch.h"
+
+namespace dg {
+
+// loss = scale * sum (pred - target)^2; dpred = scale * 2 (pred - target) (overwritten; may be null).
+DG_DECLARE_OP(mse_loss, (Context & ctx, const float* pred, const float* target, float* loss, float* dpred, int64_t n, float scale),
+              (pred, target, loss, dpred, n, scale))
+// loss = scale * sum bce_logits_value(x, t); dx = scale * (sigmoid(x) - t) (overwritten; may be null).
+DG_DECLARE_OP(bce_logits_loss,
+              (Context & ctx, const float* logits, const float* target, float* loss, float* dlogits, int64_t n, float scale),
+              (logits, target, loss, dlogits, n, scale))
+// logits [B, C], labels [B] in 0..C-1. loss = scale * sum_b -log softmax(logits_b)[label_b];
+// dlogits = scale * (softmax - onehot) (overwritten; may be null); correct (may be null) = number of rows
+// whose argmax equals the label, as a float.
+DG_DECLARE_OP(softmax_xent_loss,
+              (Context & ctx, const float* logits, const int32_t* labels, float* loss, float* dlogits, float* correct,
+               int B, int C, float scale),
+              (logits, labels, loss, dlogits, correct, B, C, scale))
+// loss = scale * sum gaussian_kl_value(mu, logvar); dmu, dlogvar get scale * d/d(.) added or written per `mode`.
+DG_DECLARE_OP(gaussian_kl_loss,
+              (Context & ctx, const float* mu, const float* logvar, float* loss, float* dmu, float* dlogvar, int64_t n,
+               float scale, Grad mode),
+              (mu, logvar, loss, dmu, dlogvar, n, scale, mode))
+
+}  // namespace dg
