@@ -22,6 +22,7 @@ enum PhiloxPurpose : uint32_t {
   kPurposeDiffusionSample = 8,  // reserved for the diffusion model
   kPurposeLabelDropout = 9,     // reserved for classifier-free guidance
   kPurposeGanNoise = 10,        // reserved for the GAN
+  kPurposeBinarize = 11,        // index: image index * pixels + pixel, step: training step (0 for the fixed test set)
 };
 
 struct Philox4 {

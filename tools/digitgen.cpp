@@ -1,3 +1,182 @@
-// The digitgen command line (filled in with the models).
+// The digitgen command line: train, sample, classify and inspect models of every registered kind.
+// Errors are one line on stderr and a non-zero exit, never a stack trace.
+#include <CLI/CLI.hpp>
 #include <cstdio>
-int main() { std::puts("digitgen"); return 0; }
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "models/checkpoint.h"
+#include "models/trainer.h"
+#include "runtime/error.h"
+#include "runtime/idx.h"
+#include "runtime/image_io.h"
+
+namespace fs = std::filesystem;
+using namespace dg;
+
+namespace {
+
+// Default MNIST folder: $DIGITGEN_DATA, else data/mnist in the source tree.
+std::string default_data_dir() {
+  if (const char* env = std::getenv("DIGITGEN_DATA")) return env;
+  return std::string(DIGITGEN_SOURCE_DIR) + "/data/mnist";
+}
+
+void parse_profile_steps(const std::string& s, TrainOptions& o) {
+  if (s.empty()) return;
+  const auto colon = s.find(':');
+  DG_REQUIRE(colon != std::string::npos, "--profile-steps: expected A:B (steps A to B-1), got '", s, "'");
+  try {
+    o.profile_begin = std::stoll(s.substr(0, colon));
+    o.profile_end = std::stoll(s.substr(colon + 1));
+  } catch (...) {
+    fail("--profile-steps: expected A:B with integers, got '", s, "'");
+  }
+  DG_REQUIRE(0 <= o.profile_begin && o.profile_begin < o.profile_end, "--profile-steps: expected 0 <= A < B, got '", s, "'");
+}
+
+void parse_betas(const std::string& s, TrainOptions& o) {
+  const auto comma = s.find(',');
+  DG_REQUIRE(comma != std::string::npos, "--adam-betas: expected two numbers like 0.9,0.999, got '", s, "'");
+  try {
+    o.beta1 = std::stof(s.substr(0, comma));
+    o.beta2 = std::stof(s.substr(comma + 1));
+  } catch (...) {
+    fail("--adam-betas: expected two numbers like 0.9,0.999, got '", s, "'");
+  }
+  DG_REQUIRE(0 <= o.beta1 && o.beta1 < 1 && 0 <= o.beta2 && o.beta2 < 1, "--adam-betas: each must be in [0, 1), got '", s, "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"digitgen: train and sample generative models of handwritten digits on MNIST"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every command");
+
+  // Settings shared by the commands.
+  std::string device = "auto";
+  bool sync_debug = false;
+  std::string profile_steps;
+  uint64_t seed = 1;
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--device", device, "auto (GPU when usable), cuda or cpu")->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+    c->add_flag("--sync-debug", sync_debug, "synchronize and check after every kernel launch (names the failing kernel)");
+    c->add_option("--seed", seed, "seed for every random draw (Philox)");
+  };
+
+  // ---- train ----
+  TrainOptions topt;
+  std::string betas, hidden, channels, arch;
+  int latent = 0;
+  float kl_weight = -1, kl_warmup = -1, dropout = -1;
+  bool binarize = false;
+  auto* train = app.add_subcommand("train", "train a model; writes a run folder");
+  add_common(train);
+  train->add_option("--model", topt.kind, "model kind (see `digitgen models`)");
+  train->add_option("--out", topt.out, "run folder to create")->required(false);
+  train->add_option("--resume", topt.out, "continue the run in this folder where it stopped");
+  train->add_option("--data", topt.data_dir, "MNIST folder (IDX files, plain or .gz)");
+  train->add_option("--epochs", topt.epochs, "epochs (with --resume: the new total)");
+  train->add_option("--batch", topt.batch, "batch size");
+  train->add_option("--lr", topt.lr, "Adam learning rate");
+  train->add_option("--adam-betas", betas, "Adam betas, e.g. 0.9,0.999");
+  train->add_option("--weight-decay", topt.weight_decay, "decoupled weight decay (AdamW)");
+  train->add_option("--arch", arch, "mlp or conv (autoencoders)");
+  train->add_option("--hidden", hidden, "hidden layer widths, e.g. 512,256");
+  train->add_option("--channels", channels, "conv channel widths, e.g. 32,64");
+  train->add_option("--latent", latent, "latent size");
+  train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE)");
+  train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE)");
+  train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE)");
+  train->add_option("--dropout", dropout, "dropout probability (classifier)");
+  train->add_option("--train-images", topt.train_images, "use only the first N training images");
+  train->add_option("--test-images", topt.test_images, "evaluate on the first N test images each epoch");
+  train->add_option("--keep", topt.keep_checkpoints, "checkpoints to keep in the run folder");
+  train->add_option("--profile-steps", profile_steps, "A:B: cudaProfilerStart/Stop around steps A..B-1 (Nsight Systems)");
+  train->add_flag("--tf32", topt.tf32, "allow TF32 tensor-core math in cuBLAS (faster, less exact)");
+  train->add_flag("--quiet", topt.quiet, "no progress line");
+
+  // ---- sample ----
+  std::string ckpt, out;
+  int64_t n = 64;
+  int batch = 256;
+  auto* sample = app.add_subcommand("sample", "generate digits from a checkpoint (PNG grid, .idx or .npy by extension)");
+  add_common(sample);
+  sample->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
+  sample->add_option("--n", n, "number of digits");
+  sample->add_option("--out", out, "output file: .png, .idx or .npy")->required();
+  sample->add_option("--batch", batch, "digits generated per device call");
+
+  // ---- models ----
+  auto* models = app.add_subcommand("models", "list the registered model kinds and their defaults");
+
+  // ---- info ----
+  auto* info = app.add_subcommand("info", "print a checkpoint's kind, configuration and training position");
+  info->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*train) {
+      DG_REQUIRE(!topt.out.empty(), "train: give --out RUN for a new run or --resume RUN to continue one");
+      topt.resume = train->count("--resume") > 0;
+      DG_REQUIRE(!(topt.resume && train->count("--out") > 0), "train: give either --out or --resume, not both");
+      DG_REQUIRE(topt.resume || !topt.kind.empty(), "train: --model is required for a new run (see `digitgen models`)");
+      if (topt.data_dir.empty()) topt.data_dir = default_data_dir();
+      if (!betas.empty()) parse_betas(betas, topt);
+      parse_profile_steps(profile_steps, topt);
+      topt.device = device;
+      topt.sync_debug = sync_debug;
+      topt.seed = seed;
+      nlohmann::json& o = topt.overrides;
+      if (!arch.empty()) o["arch"] = arch;
+      if (!hidden.empty()) o["hidden"] = hidden;
+      if (!channels.empty()) o["channels"] = channels;
+      if (latent > 0) o["latent"] = latent;
+      if (kl_weight >= 0) o["kl_weight"] = kl_weight;
+      if (kl_warmup >= 0) o["kl_warmup"] = kl_warmup;
+      if (binarize) o["binarize"] = true;
+      if (dropout >= 0) o["dropout"] = dropout;
+      DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
+      train_model(topt);
+    } else if (*sample) {
+      DG_REQUIRE(n > 0, "--n: expected a positive count, got ", n);
+      DG_REQUIRE(batch > 0, "--batch: expected a positive size, got ", batch);
+      std::string why;
+      Context ctx(choose_device(device, &why), sync_debug);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      DG_REQUIRE(lm.model->can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits");
+      const bool png = fs::path(out).extension() == ".png";
+      DG_REQUIRE(!png || n <= 10000, "--out ", out, ": a PNG grid holds at most 10000 digits; use .idx or .npy for more");
+      std::unique_ptr<SampleWriter> w = open_sample_writer(out, n, 28, 28);
+      for (int64_t first = 0; first < n; first += batch) {
+        const int b = int(std::min<int64_t>(batch, n - first));
+        const std::vector<float> img = lm.model->generate(ctx, first, b, seed, nullptr).to_host(ctx);
+        w->write(img.data(), nullptr, b);
+      }
+      w->finish();
+      std::printf("wrote %lld digits from %s (%s, device %s) to %s\n", (long long)n, lm.path.c_str(),
+                  lm.meta.kind.c_str(), why.c_str(), out.c_str());
+    } else if (*models) {
+      for (const ModelKind& k : model_registry())
+        std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
+                    k.summary.c_str(), k.defaults.dump().c_str(), k.train.epochs, k.train.batch, k.train.lr);
+    } else if (*info) {
+      Context ctx(Device::CPU);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      std::printf("%s\nkind: %s\nconfig: %s\ntrain: %s\nepoch %lld, step %lld\n", lm.path.c_str(), lm.meta.kind.c_str(),
+                  lm.meta.config.dump().c_str(), lm.meta.train.dump().c_str(), (long long)lm.meta.position.epoch,
+                  (long long)lm.meta.position.step);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "\ndigitgen: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

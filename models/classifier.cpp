@@ -1,0 +1,87 @@
+// The evaluator classifier: a small CNN (two 3x3 conv blocks with max-pooling, a dropout-regularised hidden layer)
+// that later issues use to judge generated digits. Its trained weights are committed under models/weights/.
+#include "kernels/loss.h"
+#include "models/model.h"
+#include "runtime/error.h"
+
+namespace dg {
+namespace {
+
+class Classifier : public Model {
+ public:
+  Classifier(Context& ctx, const nlohmann::json& c, uint64_t seed) : config_(c) {
+    const std::vector<int> ch = int_list(c.at("channels"), "channels");
+    const std::vector<int> hidden = int_list(c.at("hidden"), "hidden");
+    const float dropout = c.at("dropout").get<float>();
+    DG_REQUIRE(ch.size() == 2, "--channels: the classifier takes two widths, got ", ch.size());
+    DG_REQUIRE(dropout >= 0.0f && dropout < 1.0f, "--dropout: expected a value in [0, 1), got ", dropout);
+    net_.add<Conv2d>(ps_, "classifier/conv0", 1, ch[0], 3, 1, 1);
+    net_.add<ActivationLayer>("classifier/act0", Activation::ReLU);
+    net_.add<MaxPool2d>("classifier/pool0", 2, 2);  // 28 -> 14
+    net_.add<Conv2d>(ps_, "classifier/conv1", ch[0], ch[1], 3, 1, 1);
+    net_.add<ActivationLayer>("classifier/act1", Activation::ReLU);
+    net_.add<MaxPool2d>("classifier/pool1", 2, 2);  // 14 -> 7
+    int features = ch[1] * 7 * 7;
+    net_.add<Reshape>("classifier/flatten", Shape{features});
+    for (size_t i = 0; i < hidden.size(); ++i) {
+      net_.add<Linear>(ps_, "classifier/fc" + std::to_string(i), features, hidden[i]);
+      net_.add<ActivationLayer>("classifier/act_fc" + std::to_string(i), Activation::ReLU);
+      net_.add<Dropout>("classifier/dropout" + std::to_string(i), dropout, uint32_t(i));
+      features = hidden[i];
+    }
+    net_.add<Linear>(ps_, "classifier/logits", features, 10);
+    ps_.finalize(ctx, seed);
+  }
+
+  std::string kind() const override { return "classifier"; }
+  nlohmann::json config() const override { return config_; }
+  std::vector<std::pair<std::string, ParamStore*>> param_stores() override { return {{"", &ps_}}; }
+  std::string headline_metric() const override { return "accuracy"; }
+  bool can_classify() const override { return true; }
+
+  Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) override {
+    const int B = batch.size();
+    ps_.zero_grad(ctx);
+    Tensor logits = net_.forward(ctx, batch.images, si);
+    Tensor out = Tensor::empty(ctx, {2});
+    Tensor dlogits = Tensor::empty(ctx, logits.shape());
+    softmax_xent_loss(ctx, logits.f32(), batch.labels.as<int32_t>(), out.f32(), dlogits.f32(), out.f32() + 1, B, 10,
+                      1.0f / float(B));
+    net_.backward(ctx, dlogits, false);
+    ps_.adam_step(ctx, opt.adam);
+    const std::vector<float> h = out.to_host(ctx);
+    return {{"loss", h[0]}, {"accuracy", h[1] / float(B)}};
+  }
+
+  Metrics eval_batch(Context& ctx, const Batch& batch, int64_t) override {
+    Tensor logits = classify(ctx, batch.images);
+    Tensor out = Tensor::empty(ctx, {2});
+    softmax_xent_loss(ctx, logits.f32(), batch.labels.as<int32_t>(), out.f32(), nullptr, out.f32() + 1, batch.size(),
+                      10, 1.0f);
+    const std::vector<float> h = out.to_host(ctx);
+    return {{"loss", h[0]}, {"accuracy", h[1]}};
+  }
+
+  Tensor classify(Context& ctx, const Tensor& images) override { return net_.forward(ctx, images, StepInfo{}); }
+
+ private:
+  nlohmann::json config_;
+  ParamStore ps_;
+  Sequential net_;
+};
+
+}  // namespace
+
+ModelKind classifier_kind() {
+  ModelKind k;
+  k.name = "classifier";
+  k.summary = "evaluator CNN (conv 3x3 + max-pool twice, one hidden layer with dropout)";
+  k.defaults = {{"channels", "32,64"}, {"hidden", "128"}, {"dropout", 0.3}};
+  k.train = TrainDefaults{12, 128, 1e-3f, true};
+  k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
+    return std::make_unique<Classifier>(ctx, c, seed);
+  };
+  return k;
+}
+
+}  // namespace dg

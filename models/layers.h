@@ -1,0 +1,172 @@
+// Layers with explicit forward and backward: forward saves what backward needs; backward accumulates
+// parameter gradients (into the model's gradient slab) and returns the input gradient (overwritten).
+// Activations are NCHW (images) or [B, features] (vectors).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/conv.h"
+#include "kernels/elementwise_math.h"
+#include "kernels/pool.h"
+#include "models/params.h"
+#include "runtime/tensor.h"
+
+namespace dg {
+
+// What a forward pass needs to know beyond its input: training or inference, and the Philox (seed, step)
+// for its randomness (dropout).
+struct StepInfo {
+  bool train = false;
+  uint64_t seed = 0;
+  uint32_t step = 0;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  virtual Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) = 0;
+  // need_dx = false lets the first layer of a network skip its input gradient.
+  virtual Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) = 0;
+  const std::string& name() const { return name_; }
+
+ protected:
+  std::string name_;  // "<model>/<layer>", used for NVTX ranges
+};
+
+class Linear : public Layer {
+ public:
+  // weight [out, in], bias [out]
+  Linear(ParamStore& ps, const std::string& name, int in, int out);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  ParamStore& ps_;
+  int in_, out_, w_, b_;
+  Tensor x_;  // [B, in]
+};
+
+class Conv2d : public Layer {
+ public:
+  // weight [cout, cin, k, k], bias [cout]
+  Conv2d(ParamStore& ps, const std::string& name, int cin, int cout, int k, int stride, int pad);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  ParamStore& ps_;
+  int cin_, cout_, k_, stride_, pad_, w_, b_;
+  ConvGeom g_;
+  Tensor x_;  // [B, cin, H, W]
+};
+
+class ConvTranspose2d : public Layer {
+ public:
+  // [B, cin, h, w] -> [B, cout, (h-1)*stride - 2*pad + k, ...]; weight [cin, cout, k, k] (PyTorch layout), bias [cout]
+  ConvTranspose2d(ParamStore& ps, const std::string& name, int cin, int cout, int k, int stride, int pad);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  ParamStore& ps_;
+  int cin_, cout_, k_, stride_, pad_, w_, b_;
+  ConvGeom g_;
+  Tensor x_;
+};
+
+class ActivationLayer : public Layer {
+ public:
+  ActivationLayer(const std::string& name, Activation act, float alpha = 0.0f);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  Activation act_;
+  float alpha_;
+  Tensor x_, y_;
+};
+
+class MaxPool2d : public Layer {
+ public:
+  MaxPool2d(const std::string& name, int k, int stride);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  int k_, stride_;
+  PoolGeom g_;
+  Shape in_shape_;
+  Tensor argmax_;
+};
+
+class AvgPool2d : public Layer {
+ public:
+  AvgPool2d(const std::string& name, int k, int stride);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  int k_, stride_;
+  PoolGeom g_;
+  Shape in_shape_;
+};
+
+class UpsampleNearest : public Layer {
+ public:
+  UpsampleNearest(const std::string& name, int factor);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  int f_;
+  Shape in_shape_;
+};
+
+class Dropout : public Layer {
+ public:
+  // layer_id separates the masks of different dropout layers drawn at the same step.
+  Dropout(const std::string& name, float p, uint32_t layer_id);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  float p_;
+  uint32_t layer_id_;
+  bool active_ = false;
+  uint64_t seed_ = 0;
+  uint32_t step_ = 0;
+};
+
+// Reinterprets [B, ...] as [B, shape...]; no copy.
+class Reshape : public Layer {
+ public:
+  Reshape(const std::string& name, Shape per_sample);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  Shape per_sample_;
+  Shape in_shape_;
+};
+
+// Layers applied in order.
+class Sequential {
+ public:
+  template <typename L, typename... Args>
+  L* add(Args&&... args) {
+    auto l = std::make_unique<L>(std::forward<Args>(args)...);
+    L* raw = l.get();
+    layers_.push_back(std::move(l));
+    return raw;
+  }
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si);
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx);
+  bool empty() const { return layers_.empty(); }
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+};
+
+}  // namespace dg

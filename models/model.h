@@ -1,0 +1,99 @@
+// The model interface every kind implements, and the registry the CLI, the benchmark, the GPU check and
+// the evaluation loop iterate over instead of naming models.
+#pragma once
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/elementwise_math.h"
+#include "models/layers.h"
+#include "models/params.h"
+#include "runtime/dataset.h"
+
+namespace dg {
+
+// Named scalar values in a fixed order (losses, metrics): what metrics.jsonl and the progress line show.
+using Metrics = std::vector<std::pair<std::string, double>>;
+double metric(const Metrics& m, const std::string& name);
+
+// Per-step optimisation settings handed to train_step (the trainer may schedule the learning rate).
+struct OptimConfig {
+  AdamConfig adam;
+  int64_t step = 0;      // global step, counting from 0
+  int64_t epoch = 0;     // current epoch, counting from 0
+  double epoch_frac = 0; // epochs completed including this step's fraction (for warm-ups)
+};
+
+// A host copy of one tensor that is part of a model's state beyond its parameters (for checkpoints).
+struct HostTensor {
+  std::string name;
+  Shape shape;
+  std::vector<float> data;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string kind() const = 0;
+  // The architecture configuration; creating the kind from it rebuilds the same model.
+  virtual nlohmann::json config() const = 0;
+  // Parameter stores with a checkpoint prefix each (one for most models).
+  virtual std::vector<std::pair<std::string, ParamStore*>> param_stores() = 0;
+
+  // One optimisation step on a batch; returns per-image losses averaged over the batch.
+  virtual Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) = 0;
+  // Test metrics summed over the batch's images (the trainer divides by the count); deterministic for a seed.
+  // `first_index` is the position of the batch's first image in the evaluation set (for fixed per-image noise).
+  virtual Metrics eval_batch(Context& ctx, const Batch& batch, int64_t first_index) = 0;
+  // The metric shown first and used to judge a run, e.g. "nelbo" or "accuracy".
+  virtual std::string headline_metric() const = 0;
+
+  // Generation: images [n, 1, 28, 28] in [0, 1] for samples first .. first+n-1 of `seed`; a sample depends only
+  // on (seed, its index), never on n. `labels` (host, n entries) is for conditional models and may be null.
+  virtual bool can_generate() const { return false; }
+  virtual Tensor generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t* labels);
+  // Classifiers: logits [B, 10] for images [B, 1, 28, 28].
+  virtual bool can_classify() const { return false; }
+  virtual Tensor classify(Context& ctx, const Tensor& images);
+
+  // Called after each epoch with the training set (the autoencoder refits its latent Gaussian here).
+  virtual void end_of_epoch(Context& ctx, DeviceDataset& train) {}
+  // State beyond parameters, saved in and restored from checkpoints.
+  virtual std::vector<HostTensor> extra_state(Context& ctx) const { return {}; }
+  virtual void load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors) {}
+};
+
+// Defaults for the training loop, per kind.
+struct TrainDefaults {
+  int epochs = 10;
+  int batch = 128;
+  float lr = 1e-3f;
+  bool cosine_lr = false;  // decay the learning rate to 0 along a half cosine over the run
+};
+
+struct ModelKind {
+  std::string name;
+  std::string summary;
+  nlohmann::json defaults;  // architecture defaults; keys are the CLI flag names without dashes
+  TrainDefaults train;
+  std::function<std::unique_ptr<Model>(Context& ctx, const nlohmann::json& config, uint64_t seed)> create;
+};
+
+const std::vector<ModelKind>& model_registry();
+// The kind with this name, or an error listing the known names.
+const ModelKind& find_model_kind(const std::string& name);
+// Defaults of the kind overlaid with `overrides` (unknown keys are an error naming the key and the kind).
+nlohmann::json merge_config(const ModelKind& kind, const nlohmann::json& overrides);
+
+// Registration functions of the built-in kinds (called once by model_registry()).
+ModelKind autoencoder_kind();
+ModelKind vae_kind();
+ModelKind classifier_kind();
+
+// Helpers shared by the models: parse "512,256" style lists from config values.
+std::vector<int> int_list(const nlohmann::json& v, const std::string& key);
+
+}  // namespace dg
