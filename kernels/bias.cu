@@ -1,7 +1,6 @@
 // CUDA launchers for the per-channel bias. The backward is a fixed-order reduction (no atomics), so the
 // same inputs always give the same bits.
 #include "kernels/bias.h"
-#include "kernels/bias_body.h"
 #include "kernels/block_reduce.cuh"
 #include "kernels/cuda_launch.cuh"
 
@@ -11,6 +10,12 @@ namespace {
 constexpr int kColTile = 32;   // channels per block in the inner == 1 kernel (one warp wide: coalesced rows)
 constexpr int kRowLanes = 8;   // row strides per block in the inner == 1 kernel
 constexpr int kChanThreads = 256;
+
+// y[r, c, i] += b[c] with i the flat index into [rows, C, inner].
+struct BiasForwardBody {
+  float* y; const float* b; int C; int inner;
+  __device__ void operator()(int64_t i) const { y[i] += b[(i / inner) % C]; }
+};
 
 // inner == 1 (Linear): dy is [rows, C]. Consecutive threads read consecutive channels of a row, so the loads
 // coalesce; the kRowLanes partial sums per channel are then added in a fixed tree order.
