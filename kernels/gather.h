@@ -13,7 +13,7 @@ DG_DECLARE_OP(gather_images, (Context & ctx, const uint8_t* images, const int32_
 // out[b] = labels[idx[b]]
 DG_DECLARE_OP(gather_labels, (Context & ctx, const uint8_t* labels, const int32_t* idx, int32_t* out, int B),
               (labels, idx, out, B))
-// y[i] = alpha * x[i] + beta * y[i]
+// y[i] = alpha * x[i] + beta * y[i]; with beta == 0, y's old contents are not read (BLAS convention).
 DG_DECLARE_OP(axpby, (Context & ctx, float alpha, const float* x, float beta, float* y, int64_t n), (alpha, x, beta, y, n))
 // y[i] = value
 DG_DECLARE_OP(fill, (Context & ctx, float* y, float value, int64_t n), (y, value, n))

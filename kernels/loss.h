@@ -17,12 +17,14 @@ DG_DECLARE_OP(bce_logits_loss,
               (logits, target, loss, dlogits, n, scale))
 // logits [B, C], labels [B] in 0..C-1. loss = scale * sum_b -log softmax(logits_b)[label_b];
 // dlogits = scale * (softmax - onehot) (overwritten; may be null); correct (may be null) = number of rows
-// whose argmax equals the label, as a float.
+// whose argmax (first maximum on ties) equals the label, as a float. A label outside [0, C) throws on the
+// CPU and gives a NaN loss on the GPU (a kernel cannot throw).
 DG_DECLARE_OP(softmax_xent_loss,
               (Context & ctx, const float* logits, const int32_t* labels, float* loss, float* dlogits, float* correct,
                int B, int C, float scale),
               (logits, labels, loss, dlogits, correct, B, C, scale))
-// loss = scale * sum gaussian_kl_value(mu, logvar); dmu, dlogvar get scale * d/d(.) added or written per `mode`.
+// loss = scale * sum gaussian_kl_value(mu, logvar); dmu, dlogvar get scale * d/d(.) added or written per `mode`
+// (either may be null).
 DG_DECLARE_OP(gaussian_kl_loss,
               (Context & ctx, const float* mu, const float* logvar, float* loss, float* dmu, float* dlogvar, int64_t n,
                float scale, Grad mode),

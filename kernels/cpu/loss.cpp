@@ -1,0 +1,59 @@
+// CPU reference for the losses: the shared per-element terms summed in double, and softmax cross-entropy as
+// a plain per-row loop (max-subtracted log-sum-exp, first-max argmax for the correct count).
+#include <cmath>
+
+#include "kernels/loss.h"
+#include "kernels/loss_body.h"
+
+namespace dg::cpu {
+namespace {
+
+template <typename Term>
+void sum_terms(int64_t n, const Term& term, float scale, float* loss) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += term(i);
+  *loss = float(double(scale) * s);
+}
+
+}  // namespace
+
+void mse_loss(Context&, const float* pred, const float* target, float* loss, float* dpred, int64_t n, float scale) {
+  sum_terms(n, MseTerm{pred, target, dpred, scale}, scale, loss);
+}
+
+void bce_logits_loss(Context&, const float* logits, const float* target, float* loss, float* dlogits, int64_t n,
+                     float scale) {
+  sum_terms(n, BceLogitsTerm{logits, target, dlogits, scale}, scale, loss);
+}
+
+void softmax_xent_loss(Context&, const float* logits, const int32_t* labels, float* loss, float* dlogits,
+                       float* correct, int B, int C, float scale) {
+  double total = 0;
+  int64_t hits = 0;
+  for (int b = 0; b < B; ++b) {
+    const float* x = logits + int64_t(b) * C;
+    const int label = labels[b];
+    DG_REQUIRE(label >= 0 && label < C, "softmax_xent_loss: label ", label, " of row ", b, " is outside [0, ", C, ")");
+    int arg = 0;
+    for (int c = 1; c < C; ++c)
+      if (x[c] > x[arg]) arg = c;
+    const double mx = x[arg];
+    double s = 0;
+    for (int c = 0; c < C; ++c) s += std::exp(double(x[c]) - mx);
+    total += mx + std::log(s) - double(x[label]);
+    hits += arg == label;
+    if (dlogits) {
+      float* g = dlogits + int64_t(b) * C;
+      for (int c = 0; c < C; ++c) g[c] = float(double(scale) * (std::exp(double(x[c]) - mx) / s - (c == label)));
+    }
+  }
+  *loss = float(double(scale) * total);
+  if (correct) *correct = float(hits);
+}
+
+void gaussian_kl_loss(Context&, const float* mu, const float* logvar, float* loss, float* dmu, float* dlogvar,
+                      int64_t n, float scale, Grad mode) {
+  sum_terms(n, GaussianKlTerm{mu, logvar, dmu, dlogvar, scale, mode == Grad::Accumulate}, scale, loss);
+}
+
+}  // namespace dg::cpu

@@ -1,0 +1,46 @@
+// Per-element loss terms shared by the CUDA launchers and the CPU reference: each returns the element's
+// unscaled loss and writes its scaled gradient (when the gradient pointer is set). The backends differ only
+// in how they add the returned values up.
+#pragma once
+#include <cstdint>
+
+#include "kernels/elementwise_math.h"
+
+namespace dg {
+
+struct MseTerm {
+  const float* pred; const float* target; float* dpred; float scale;
+  DG_HD float operator()(int64_t i) const {
+    const float d = pred[i] - target[i];
+    if (dpred) dpred[i] = scale * 2.0f * d;
+    return d * d;
+  }
+};
+
+struct BceLogitsTerm {
+  const float* logits; const float* target; float* dlogits; float scale;
+  DG_HD float operator()(int64_t i) const {
+    const float x = logits[i], t = target[i];
+    if (dlogits) dlogits[i] = scale * bce_logits_grad(x, t);
+    return bce_logits_value(x, t);
+  }
+};
+
+// d/dmu = mu, d/dlogvar = (exp(logvar) - 1) / 2; parameter-side gradients, hence the accumulate option.
+struct GaussianKlTerm {
+  const float* mu; const float* logvar; float* dmu; float* dlogvar; float scale; bool accumulate;
+  DG_HD float operator()(int64_t i) const {
+    const float m = mu[i], lv = logvar[i];
+    if (dmu) {
+      const float g = scale * m;
+      dmu[i] = accumulate ? dmu[i] + g : g;
+    }
+    if (dlogvar) {
+      const float g = scale * 0.5f * (expf(lv) - 1.0f);
+      dlogvar[i] = accumulate ? dlogvar[i] + g : g;
+    }
+    return gaussian_kl_value(m, lv);
+  }
+};
+
+}  // namespace dg
