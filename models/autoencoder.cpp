@@ -97,7 +97,7 @@ class Autoencoder : public Model {
 
   Tensor generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t*) override {
     const int Z = latent_;
-    std::vector<float> zh(size_t(n) * Z), eps(size_t(Z));
+    std::vector<float> zh(size_t(n) * Z), eps(static_cast<size_t>(Z));
     for (int i = 0; i < n; ++i) {
       for (int j = 0; j < Z; ++j) eps[size_t(j)] = philox_normal(seed, kPurposeSampleLatent, uint64_t(first + i) * Z + j, 0);
       for (int r = 0; r < Z; ++r) {

@@ -24,7 +24,7 @@ DeviceDataset::DeviceDataset(Context& ctx, const uint8_t* images, const uint8_t*
 }
 
 std::vector<int32_t> DeviceDataset::permutation(int64_t n, uint64_t seed, uint32_t epoch) {
-  std::vector<int32_t> p(size_t(n));
+  std::vector<int32_t> p(static_cast<size_t>(n));
   std::iota(p.begin(), p.end(), 0);
   for (int64_t i = n - 1; i > 0; --i) {
     const uint64_t j = philox_u32(seed, kPurposeDataShuffle, uint64_t(i), epoch) % uint64_t(i + 1);
@@ -41,7 +41,7 @@ void DeviceDataset::shuffle(Context& ctx, uint64_t seed, uint32_t epoch) {
 }
 
 void DeviceDataset::sequential(Context& ctx) {
-  std::vector<int32_t> p(size_t(n_));
+  std::vector<int32_t> p(static_cast<size_t>(n_));
   std::iota(p.begin(), p.end(), 0);
   order_ = Tensor::empty(ctx, {n_}, DType::I32);
   copy_to_device(ctx, order_.raw(), p.data(), p.size() * sizeof(int32_t));
