@@ -1,5 +1,6 @@
-// CPU convolutions: im2col / col2im around OpenBLAS GEMM, one image at a time (the column buffer of a single
-// image stays cache-sized, and a per-image GEMM is already large enough for BLAS to run near peak).
+// CPU convolutions: im2col / col2im around OpenBLAS GEMM over chunks of images. One GEMM per chunk (columns of
+// several images side by side) keeps BLAS busy: per-image GEMMs of small layers (e.g. 14x14 outputs) left its
+// threads spinning in sched_yield for a third of the time.
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -26,14 +27,14 @@ ValidRange valid_outputs(int kw, int W, int Wo, int stride, int pad) {
   return {std::min(lo, hi), hi};
 }
 
-// col [Cin*K*K, Ho*Wo] from one image x [Cin, H, W]; padding reads as zero.
-void im2col(const ConvGeom& g, const float* x, float* col) {
+// col [Cin*K*K, Ho*Wo] (rows `ld` floats apart) from one image x [Cin, H, W]; padding reads as zero.
+void im2col(const ConvGeom& g, const float* x, float* col, size_t ld) {
   const int Ho = g.Ho(), Wo = g.Wo(), K = g.K, s = g.stride;
   for (int c = 0; c < g.Cin; ++c) {
     const float* xc = x + size_t(c) * g.H * g.W;
     for (int kh = 0; kh < K; ++kh)
       for (int kw = 0; kw < K; ++kw) {
-        float* row = col + (size_t(c) * K * K + size_t(kh) * K + kw) * Ho * Wo;
+        float* row = col + (size_t(c) * K * K + size_t(kh) * K + kw) * ld;
         const ValidRange r = valid_outputs(kw, g.W, Wo, s, g.pad);
         for (int oh = 0; oh < Ho; ++oh) {
           float* out = row + size_t(oh) * Wo;
@@ -56,15 +57,15 @@ void im2col(const ConvGeom& g, const float* x, float* col) {
   }
 }
 
-// x [Cin, H, W] += scatter of col [Cin*K*K, Ho*Wo] (the adjoint of im2col). Visits col in a fixed order, so the
-// sums are deterministic.
-void col2im_add(const ConvGeom& g, const float* col, float* x) {
+// x [Cin, H, W] += scatter of col [Cin*K*K, Ho*Wo] (rows `ld` floats apart; the adjoint of im2col). Visits col
+// in a fixed order, so the sums are deterministic.
+void col2im_add(const ConvGeom& g, const float* col, size_t ld, float* x) {
   const int Ho = g.Ho(), Wo = g.Wo(), K = g.K, s = g.stride;
   for (int c = 0; c < g.Cin; ++c) {
     float* xc = x + size_t(c) * g.H * g.W;
     for (int kh = 0; kh < K; ++kh)
       for (int kw = 0; kw < K; ++kw) {
-        const float* row = col + (size_t(c) * K * K + size_t(kh) * K + kw) * Ho * Wo;
+        const float* row = col + (size_t(c) * K * K + size_t(kh) * K + kw) * ld;
         const ValidRange r = valid_outputs(kw, g.W, Wo, s, g.pad);
         for (int oh = 0; oh < Ho; ++oh) {
           const int ih = oh * s - g.pad + kh;
@@ -77,44 +78,77 @@ void col2im_add(const ConvGeom& g, const float* col, float* x) {
   }
 }
 
+
+// Images per GEMM: enough columns for BLAS to run well, with the column buffer capped at 32 MiB.
+int chunk_images(const ConvGeom& g) {
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K;
+  const size_t by_width = std::max<size_t>(1, (4096 + P - 1) / P);
+  const size_t by_memory = std::max<size_t>(1, (size_t(32) << 20) / (sizeof(float) * CKK * P));
+  return int(std::min<size_t>({by_width, by_memory, size_t(g.B)}));
+}
+
+// Moves rows between per-image layout [G][C][P] and chunk layout [C][G*P].
+void images_to_chunk(const float* src, float* dst, int G, int C, size_t P) {
+  for (int c = 0; c < C; ++c)
+    for (int i = 0; i < G; ++i) std::memcpy(dst + (size_t(c) * G + i) * P, src + (size_t(i) * C + c) * P, sizeof(float) * P);
+}
+void chunk_to_images(const float* src, float* dst, int G, int C, size_t P) {
+  for (int c = 0; c < C; ++c)
+    for (int i = 0; i < G; ++i) std::memcpy(dst + (size_t(i) * C + c) * P, src + (size_t(c) * G + i) * P, sizeof(float) * P);
+}
+
 }  // namespace
 
 void conv2d_forward(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
   check_conv_geom(g);
-  const int P = g.Ho() * g.Wo(), CKK = g.Cin * g.K * g.K;
-  Block col = ctx.pool().allocate(sizeof(float) * size_t(CKK) * P);
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
+  const int G = chunk_images(g);
+  Block col = ctx.pool().allocate(sizeof(float) * CKK * P * G);
+  Block out = ctx.pool().allocate(sizeof(float) * g.Cout * P * G);
   float* c = static_cast<float*>(col.get());
-  for (int b = 0; b < g.B; ++b) {
-    im2col(g, x + size_t(b) * g.Cin * g.H * g.W, c);
-    // y_b [Cout, P] = w [Cout, CKK] * col [CKK, P]
-    cpu::gemm(ctx, Transpose::No, Transpose::No, g.Cout, P, CKK, 1.0f, w, c, 0.0f, y + size_t(b) * g.Cout * P);
+  float* o = static_cast<float*>(out.get());
+  for (int b0 = 0; b0 < g.B; b0 += G) {
+    const int n = std::min(G, g.B - b0);
+    for (int i = 0; i < n; ++i) im2col(g, x + (b0 + i) * in_size, c + i * P, n * P);
+    // out [Cout, n*P] = w [Cout, CKK] * col [CKK, n*P]
+    cpu::gemm(ctx, Transpose::No, Transpose::No, g.Cout, int(n * P), int(CKK), 1.0f, w, c, 0.0f, o);
+    chunk_to_images(o, y + b0 * g.Cout * P, n, g.Cout, P);
   }
 }
 
 void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx) {
   check_conv_geom(g);
-  const int P = g.Ho() * g.Wo(), CKK = g.Cin * g.K * g.K;
-  Block col = ctx.pool().allocate(sizeof(float) * size_t(CKK) * P);
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
+  const int G = chunk_images(g);
+  Block col = ctx.pool().allocate(sizeof(float) * CKK * P * G);
+  Block dyc = ctx.pool().allocate(sizeof(float) * g.Cout * P * G);
   float* c = static_cast<float*>(col.get());
-  const size_t in_size = size_t(g.Cin) * g.H * g.W;
+  float* d = static_cast<float*>(dyc.get());
   std::memset(dx, 0, sizeof(float) * in_size * g.B);
-  for (int b = 0; b < g.B; ++b) {
-    // col [CKK, P] = w^T [CKK, Cout] * dy_b [Cout, P]
-    cpu::gemm(ctx, Transpose::Yes, Transpose::No, CKK, P, g.Cout, 1.0f, w, dy + size_t(b) * g.Cout * P, 0.0f, c);
-    col2im_add(g, c, dx + size_t(b) * in_size);
+  for (int b0 = 0; b0 < g.B; b0 += G) {
+    const int n = std::min(G, g.B - b0);
+    images_to_chunk(dy + b0 * g.Cout * P, d, n, g.Cout, P);
+    // col [CKK, n*P] = w^T [CKK, Cout] * dy [Cout, n*P]
+    cpu::gemm(ctx, Transpose::Yes, Transpose::No, int(CKK), int(n * P), g.Cout, 1.0f, w, d, 0.0f, c);
+    for (int i = 0; i < n; ++i) col2im_add(g, c + i * P, n * P, dx + (b0 + i) * in_size);
   }
 }
 
 void conv2d_backward_filter(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw, Grad mode) {
   check_conv_geom(g);
-  const int P = g.Ho() * g.Wo(), CKK = g.Cin * g.K * g.K;
-  if (mode == Grad::Overwrite) std::memset(dw, 0, sizeof(float) * size_t(g.Cout) * CKK);
-  Block col = ctx.pool().allocate(sizeof(float) * size_t(CKK) * P);
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
+  if (mode == Grad::Overwrite) std::memset(dw, 0, sizeof(float) * g.Cout * CKK);
+  const int G = chunk_images(g);
+  Block col = ctx.pool().allocate(sizeof(float) * CKK * P * G);
+  Block dyc = ctx.pool().allocate(sizeof(float) * g.Cout * P * G);
   float* c = static_cast<float*>(col.get());
-  for (int b = 0; b < g.B; ++b) {
-    im2col(g, x + size_t(b) * g.Cin * g.H * g.W, c);
-    // dw [Cout, CKK] += dy_b [Cout, P] * col^T [P, CKK]
-    cpu::gemm(ctx, Transpose::No, Transpose::Yes, g.Cout, CKK, P, 1.0f, dy + size_t(b) * g.Cout * P, c, 1.0f, dw);
+  float* d = static_cast<float*>(dyc.get());
+  for (int b0 = 0; b0 < g.B; b0 += G) {
+    const int n = std::min(G, g.B - b0);
+    for (int i = 0; i < n; ++i) im2col(g, x + (b0 + i) * in_size, c + i * P, n * P);
+    images_to_chunk(dy + b0 * g.Cout * P, d, n, g.Cout, P);
+    // dw [Cout, CKK] += dy [Cout, n*P] * col^T [n*P, CKK]
+    cpu::gemm(ctx, Transpose::No, Transpose::Yes, g.Cout, int(CKK), int(n * P), 1.0f, d, c, 1.0f, dw);
   }
 }
 
