@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "models/checkpoint.h"
 #include "runtime/error.h"
@@ -195,6 +196,7 @@ TrainResult train_model(const TrainOptions& opt) {
   int64_t images_done = 0;
   double train_seconds = 0;
   const int64_t log_every = std::max<int64_t>(1, steps_per_epoch / 10);
+  const bool tty = isatty(fileno(stdout));
 
   for (int64_t epoch = pos.epoch; epoch < epochs; ++epoch) {
     train.shuffle(ctx, seed, uint32_t(epoch));
@@ -234,13 +236,14 @@ TrainResult train_model(const TrainOptions& opt) {
         window_images = 0;
         t_window = Clock::now();
       }
-      if (!opt.quiet && (seconds_since(t_print) > 2.0 || s + 1 == steps_per_epoch)) {
+      // On a terminal the progress line redraws every 2 s; in a log it is a new line every 15 s.
+      if (!opt.quiet && (seconds_since(t_print) > (tty ? 2.0 : 15.0) || s + 1 == steps_per_epoch)) {
         const double elapsed = train_seconds + seconds_since(t_epoch);
         const double ips = double(images_done) / std::max(elapsed, 1e-9);
         const double remaining = double(total_steps - pos.step) * batch / std::max(ips, 1e-9);
-        std::printf("\repoch %lld/%d step %lld/%lld %s | %.0f img/s ETA %s   ", (long long)epoch + 1, epochs,
+        std::printf("%sepoch %lld/%d step %lld/%lld %s | %.0f img/s ETA %s   %s", tty ? "\r" : "", (long long)epoch + 1, epochs,
                     (long long)pos.step, (long long)total_steps, format_metrics(epoch_mean.mean()).c_str(), ips,
-                    format_duration(remaining).c_str());
+                    format_duration(remaining).c_str(), tty ? "" : "\n");
         std::fflush(stdout);
         t_print = Clock::now();
       }
@@ -257,7 +260,7 @@ TrainResult train_model(const TrainOptions& opt) {
     for (const auto& kv : test_m) line[kv.first] = kv.second;
     metrics_out << line.dump() << "\n";
     metrics_out.flush();
-    if (!opt.quiet) std::printf("\n  test: %s\n", format_metrics(test_m).c_str());
+    if (!opt.quiet) std::printf("%s  test: %s\n", tty ? "\n" : "", format_metrics(test_m).c_str());
     if (model->can_generate()) {
       const int n = 64;
       const std::vector<float> img = model->generate(ctx, 0, n, seed, nullptr).to_host(ctx);

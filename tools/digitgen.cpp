@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unistd.h>
 
 #include "models/checkpoint.h"
 #include "models/trainer.h"
@@ -109,6 +110,11 @@ int main(int argc, char** argv) {
   sample->add_option("--out", out, "output file: .png, .idx or .npy")->required();
   sample->add_option("--batch", batch, "digits generated per device call");
 
+  // ---- export ----
+  auto* exportc = app.add_subcommand("export", "write a checkpoint's weights without optimizer state (for publishing)");
+  exportc->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
+  exportc->add_option("--out", out, "output .safetensors file")->required();
+
   // ---- models ----
   auto* models = app.add_subcommand("models", "list the registered model kinds and their defaults");
 
@@ -163,6 +169,11 @@ int main(int argc, char** argv) {
       w->finish();
       std::printf("wrote %lld digits from %s (%s, device %s) to %s\n", (long long)n, lm.path.c_str(),
                   lm.meta.kind.c_str(), why.c_str(), out.c_str());
+    } else if (*exportc) {
+      Context ctx(Device::CPU);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      save_checkpoint(ctx, *lm.model, lm.meta, out, /*with_optimizer=*/false);
+      std::printf("wrote the weights of %s (%s) to %s\n", lm.path.c_str(), lm.meta.kind.c_str(), out.c_str());
     } else if (*models) {
       for (const ModelKind& k : model_registry())
         std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
@@ -175,7 +186,8 @@ int main(int argc, char** argv) {
                   (long long)lm.meta.position.step);
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\ndigitgen: error: %s\n", e.what());
+    std::fflush(stdout);
+    std::fprintf(stderr, "%sdigitgen: error: %s\n", isatty(fileno(stdout)) ? "\n" : "", e.what());
     return 1;
   }
   return 0;
