@@ -1,5 +1,6 @@
-// The evaluator classifier: a small CNN (two 3x3 conv blocks with max-pooling, a dropout-regularised hidden layer)
-// that later issues use to judge generated digits. Its trained weights are committed under models/weights/.
+// The evaluator classifier: a small CNN (two 3x3 conv blocks with max-pooling, a dropout-regularised hidden layer,
+// training images randomly shifted by up to 2 pixels) that later issues use to judge generated digits. Its trained weights are committed under models/weights/.
+#include "kernels/augment.h"
 #include "kernels/loss.h"
 #include "models/model.h"
 #include "runtime/error.h"
@@ -13,6 +14,8 @@ class Classifier : public Model {
     const std::vector<int> ch = int_list(c.at("channels"), "channels");
     const std::vector<int> hidden = int_list(c.at("hidden"), "hidden");
     const float dropout = c.at("dropout").get<float>();
+    shift_ = c.at("augment_shift").get<int>();
+    DG_REQUIRE(shift_ >= 0 && shift_ <= 8, "--augment-shift: expected 0..8 pixels, got ", shift_);
     DG_REQUIRE(ch.size() == 2, "--channels: the classifier takes two widths, got ", ch.size());
     DG_REQUIRE(dropout >= 0.0f && dropout < 1.0f, "--dropout: expected a value in [0, 1), got ", dropout);
     net_.add<Conv2d>(ps_, "classifier/conv0", 1, ch[0], 3, 1, 1);
@@ -42,7 +45,12 @@ class Classifier : public Model {
   Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) override {
     const int B = batch.size();
     ps_.zero_grad(ctx);
-    Tensor logits = net_.forward(ctx, batch.images, si);
+    Tensor x = batch.images;
+    if (shift_ > 0) {
+      x = Tensor::empty(ctx, batch.images.shape());
+      random_shift(ctx, batch.images.f32(), x.f32(), B, 28, 28, shift_, si.seed, uint64_t(si.step) * uint64_t(B), 0);
+    }
+    Tensor logits = net_.forward(ctx, x, si);
     Tensor out = Tensor::empty(ctx, {2});
     Tensor dlogits = Tensor::empty(ctx, logits.shape());
     softmax_xent_loss(ctx, logits.f32(), batch.labels.as<int32_t>(), out.f32(), dlogits.f32(), out.f32() + 1, B, 10,
@@ -66,6 +74,7 @@ class Classifier : public Model {
 
  private:
   nlohmann::json config_;
+  int shift_ = 0;  // random whole-pixel shifts of the training images, up to this many pixels per axis
   ParamStore ps_;
   Sequential net_;
 };
@@ -76,7 +85,7 @@ ModelKind classifier_kind() {
   ModelKind k;
   k.name = "classifier";
   k.summary = "evaluator CNN (conv 3x3 + max-pool twice, one hidden layer with dropout)";
-  k.defaults = {{"channels", "32,64"}, {"hidden", "128"}, {"dropout", 0.3}};
+  k.defaults = {{"channels", "32,64"}, {"hidden", "128"}, {"dropout", 0.3}, {"augment_shift", 2}};
   k.train = TrainDefaults{12, 128, 1e-3f, true};
   k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
     return std::make_unique<Classifier>(ctx, c, seed);

@@ -13,7 +13,7 @@ namespace dg {
 // append new ids, never renumber.
 enum PhiloxPurpose : uint32_t {
   kPurposeDataShuffle = 1,      // index: position in the shuffle, step: epoch
-  kPurposeAugment = 2,          // index: sample index in the epoch, step: epoch
+  kPurposeAugment = 2,          // index: training step * B + row, step: 0
   kPurposeDropout = 3,          // index: element, step: training step (+ layer id << 24)
   kPurposeReparam = 4,          // index: element, step: training step
   kPurposeSampleLatent = 5,     // index: sample index * latent size + j, step: 0

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   std::string betas, hidden, channels, arch;
   int latent = 0;
   float kl_weight = -1, kl_warmup = -1, dropout = -1;
+  int augment_shift = -1;
   bool binarize = false;
   auto* train = app.add_subcommand("train", "train a model; writes a run folder");
   add_common(train);
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE)");
   train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
+  train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
   train->add_option("--test-images", topt.test_images, "evaluate on the first N test images each epoch");
   train->add_option("--keep", topt.keep_checkpoints, "checkpoints to keep in the run folder");
@@ -149,6 +151,7 @@ int main(int argc, char** argv) {
       if (kl_warmup >= 0) o["kl_warmup"] = kl_warmup;
       if (binarize) o["binarize"] = true;
       if (dropout >= 0) o["dropout"] = dropout;
+      if (augment_shift >= 0) o["augment_shift"] = augment_shift;
       DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
       train_model(topt);
     } else if (*sample) {
