@@ -1,0 +1,59 @@
+// Shared helpers of the end-to-end tests: the MNIST folder from $DIGITGEN_DATA (missing data fails, with the
+// remedy, rather than skipping) and temporary run folders.
+#pragma once
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace dg::e2e {
+
+// The MNIST folder, or "" with `why` saying what is missing and how to get it.
+inline std::string mnist_dir(std::string* why) {
+  const char* env = std::getenv("DIGITGEN_DATA");
+  if (!env || !*env) {
+    *why = "DIGITGEN_DATA is not set; run the tests through ctest, or set it to the MNIST folder (tools/fetch_mnist.sh "
+           "downloads MNIST into data/mnist)";
+    return "";
+  }
+  namespace fs = std::filesystem;
+  for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                        "t10k-labels-idx1-ubyte"}) {
+    const fs::path p = fs::path(env) / f;
+    if (!fs::exists(p) && !fs::exists(p.string() + ".gz")) {
+      *why = "MNIST file " + p.string() + " (or .gz) is missing: run tools/fetch_mnist.sh " + env + " to download it";
+      return "";
+    }
+  }
+  return env;
+}
+
+// End-to-end tests need real data: fail (never skip) when it is missing.
+#define DG_REQUIRE_MNIST(var)                     \
+  std::string var;                                \
+  do {                                            \
+    std::string dg_why_;                          \
+    var = ::dg::e2e::mnist_dir(&dg_why_);         \
+    if (var.empty()) FAIL() << dg_why_;           \
+  } while (0)
+
+// A folder under the system temp folder, removed (with its contents) on destruction.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& tag) {
+    path = std::filesystem::temp_directory_path() /
+           ("digitgen-e2e-" + tag + "-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+}  // namespace dg::e2e
