@@ -1,0 +1,350 @@
+// digitgen_bench: training and sampling throughput of every registered model kind on real MNIST, with the
+// machine's sgemm rate and (on the CPU) the PyTorch peer of the MLP VAE run in the same process tree for context.
+// Prints one table; a kind that throws becomes an error row, never a crash. Not a test: nothing here asserts times.
+#include <cblas.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "models/model.h"
+#include "runtime/context.h"
+#include "runtime/dataset.h"
+#include "runtime/error.h"
+#include "runtime/idx.h"
+
+using namespace dg;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
+
+std::string default_data_dir() {
+  if (const char* env = std::getenv("DIGITGEN_DATA")) return env;
+  return std::string(DIGITGEN_SOURCE_DIR) + "/data/mnist";
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// A "hidden" setting as the CLI writes it ("512,256"), whether stored as a string, a number or a list.
+std::string hidden_str(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int>());
+  std::string s;
+  for (const auto& e : v) s += (s.empty() ? "" : ",") + std::to_string(e.get<int>());
+  return s;
+}
+
+std::vector<int> parse_batches(const std::string& s) {
+  std::vector<int> out;
+  for (const auto& item : split_list(s)) {
+    int b = 0;
+    try {
+      size_t used = 0;
+      b = std::stoi(item, &used);
+      DG_REQUIRE(used == item.size(), "");
+    } catch (...) {
+      fail("--batch: expected sizes like 128,1024, got '", s, "'");
+    }
+    DG_REQUIRE(b > 0, "--batch: sizes must be positive, got ", b);
+    out.push_back(b);
+  }
+  DG_REQUIRE(!out.empty(), "--batch: empty list");
+  return out;
+}
+
+// Runs `step` (one unit of work, queued on ctx) until at least `seconds` have passed, synchronizing only at the
+// end of each chunk so that GPU queues stay full; returns (units, seconds).
+template <typename F>
+std::pair<int64_t, double> time_loop(Context& ctx, double seconds, int64_t min_units, F&& step) {
+  int64_t done = 0, chunk = 1;
+  const auto t0 = Clock::now();
+  for (;;) {
+    for (int64_t i = 0; i < chunk; ++i) step(done + i);
+    done += chunk;
+    ctx.synchronize();
+    const double el = since(t0);
+    if (el >= seconds && done >= min_units) return {done, el};
+    const double per = el / double(done);
+    chunk = std::max<int64_t>({1, min_units - done, int64_t((seconds - el) / std::max(per, 1e-9) * 1.05) + 1});
+  }
+}
+
+// GFLOP/s of one M=N=K=n sgemm on ctx's device (the CPU path is dg::cpu::gemm, i.e. OpenBLAS).
+double sgemm_gflops(Context& ctx, int n, double seconds) {
+  std::vector<float> h(size_t(n) * n);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = float((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+  Tensor a = Tensor::from_host(ctx, {n, n}, h.data()), b = Tensor::from_host(ctx, {n, n}, h.data());
+  Tensor c = Tensor::zeros(ctx, {n, n});
+  auto run = [&](int64_t) {
+    if (ctx.on_gpu()) gemm(ctx, Transpose::No, Transpose::No, n, n, n, 1.0f, a.f32(), b.f32(), 0.0f, c.f32());
+    else cpu::gemm(ctx, Transpose::No, Transpose::No, n, n, n, 1.0f, a.f32(), b.f32(), 0.0f, c.f32());
+  };
+  run(0);  // warm-up: thread pool start, cuBLAS heuristics
+  ctx.synchronize();
+  const auto [reps, el] = time_loop(ctx, seconds, 3, run);
+  return 2.0 * double(n) * n * n * double(reps) / el / 1e9;
+}
+
+// Multiply-adds of the dense layers, as 2*sum(in*out) FLOPs for a forward pass; only meaningful for MLPs (conv
+// layers reuse weights across positions), so it is reported only for kinds configured with arch "mlp".
+double mlp_forward_flops(Model& m) {
+  double w = 0;
+  for (auto& [prefix, ps] : m.param_stores())
+    for (const ParamSpec& s : ps->specs())
+      if (s.shape.size() == 2) w += double(numel(s.shape));
+  return 2.0 * w;
+}
+
+struct PeerResult {
+  bool ok = false;
+  double images_per_s = 0;
+  std::string note;  // error, or threads/blas the peer reported
+};
+
+// The PyTorch peer: one subprocess, its last JSON line parsed. stderr passes through (torch warnings stay visible).
+PeerResult run_peer(const std::string& python, const std::string& script, const std::string& data,
+                    const std::string& hidden, int latent, int batch, double seconds, int threads) {
+  PeerResult r;
+  std::ostringstream cmd;
+  cmd << "'" << python << "' '" << script << "' --data '" << data << "' --hidden " << hidden << " --latent " << latent
+      << " --batch " << batch << " --seconds " << seconds << " --threads " << threads;
+  std::FILE* p = popen(cmd.str().c_str(), "r");
+  if (!p) {
+    r.note = "cannot start " + python;
+    return r;
+  }
+  std::string out, last_json;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), int(buf.size()), p)) out += buf.data();
+  const int rc = pclose(p);
+  std::stringstream ss(out);
+  for (std::string line; std::getline(ss, line);)
+    if (!line.empty() && line[0] == '{') last_json = line;
+  if (rc != 0 || last_json.empty()) {
+    r.note = "peer failed (exit " + std::to_string(rc) + "): " + cmd.str();
+    return r;
+  }
+  try {
+    const auto j = nlohmann::json::parse(last_json);
+    r.images_per_s = j.at("images_per_s").get<double>();
+    r.ok = true;
+    std::ostringstream n;
+    n << "torch " << j.value("torch", "?") << ", " << j.value("threads", 0) << " intra-op threads, BLAS "
+      << j.value("blas", "?") << " (" << j.value("blas_threads", std::string("?")) << " threads), OMP_WAIT_POLICY "
+      << j.value("omp_wait_policy", "?");
+    r.note = n.str();
+  } catch (const std::exception& e) {
+    r.note = std::string("peer printed unreadable JSON: ") + e.what();
+  }
+  return r;
+}
+
+struct Case {
+  std::string label;  // what the table shows
+  const ModelKind* kind;
+  nlohmann::json overrides;
+  bool peer;  // compare with the PyTorch VAE peer
+};
+
+struct Row {
+  std::string label;
+  int batch = 0;
+  std::string error;
+  double ms_per_step = 0, train_ips = 0, sample_ips = -1, peak_mib = 0, loss = NAN;
+  double fwd_flops = 0;  // per image, 0 when not an MLP
+  PeerResult peer;
+  bool peer_ran = false;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"digitgen_bench: train/sample throughput of the registered model kinds on MNIST"};
+  std::string models_flag, batches_flag = "128,1024", device_flag = "auto", data_dir, hidden;
+  std::string python = "/usr/bin/python3", peer_script = std::string(DIGITGEN_SOURCE_DIR) + "/profiling/peers/vae_torch.py";
+  int latent = 0, warmup = 5, threads = 0;
+  double seconds = 3.0, sample_seconds = 1.0;
+  bool peer_on = false, peer_off = false;
+  uint64_t seed = 1;
+  app.add_option("--models", models_flag, "comma-separated kinds (default: every registered kind)");
+  app.add_option("--batch", batches_flag, "comma-separated batch sizes");
+  app.add_option("--device", device_flag, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--data", data_dir, "MNIST folder (default $DIGITGEN_DATA or <source>/data/mnist)");
+  app.add_option("--hidden", hidden, "hidden widths for kinds that have the setting, e.g. 400");
+  app.add_option("--latent", latent, "latent size for kinds that have the setting");
+  app.add_option("--seconds", seconds, "timed training seconds per row (at least)")->check(CLI::PositiveNumber);
+  app.add_option("--sample-seconds", sample_seconds, "timed generation seconds per row")->check(CLI::NonNegativeNumber);
+  app.add_option("--warmup", warmup, "untimed training steps before timing")->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed, "Philox seed");
+  app.add_option("--threads", threads, "CPU BLAS threads for us and the peer (default: OpenBLAS's, i.e. all cores)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--peer", peer_on, "run the PyTorch VAE peer (default on for the cpu device)");
+  app.add_flag("--no-peer", peer_off, "do not run the PyTorch peer");
+  app.add_option("--python", python, "Python with torch for the peer");
+  app.add_option("--peer-script", peer_script, "the peer script");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (data_dir.empty()) data_dir = default_data_dir();
+    const std::vector<int> batches = parse_batches(batches_flag);
+    std::string why;
+    const Device device = choose_device(device_flag, &why);
+    const bool peer = !peer_off && (peer_on || device == Device::CPU);
+    if (threads > 0) openblas_set_num_threads(threads);
+    std::printf("digitgen_bench: device %s\n", why.c_str());
+    if (device == Device::CPU) std::printf("OpenBLAS: %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
+
+    // Which cases: every selected kind with its defaults and the overrides it has keys for; plus, when the
+    // peer runs, the classic 784-400-20 MLP VAE the peer mirrors (unless the overrides already make it so).
+    std::vector<Case> cases;
+    std::vector<const ModelKind*> kinds;
+    if (models_flag.empty())
+      for (const auto& k : model_registry()) kinds.push_back(&k);
+    else
+      for (const auto& name : split_list(models_flag)) kinds.push_back(&find_model_kind(name));
+    for (const ModelKind* k : kinds) {
+      nlohmann::json o = nlohmann::json::object();
+      if (!hidden.empty() && k->defaults.contains("hidden")) o["hidden"] = hidden;
+      if (latent > 0 && k->defaults.contains("latent")) o["latent"] = latent;
+      const nlohmann::json c = merge_config(*k, o);
+      const bool classic = k->name == "vae" && c.value("arch", "") == "mlp" && hidden_str(c["hidden"]) == "400" &&
+                           c["latent"] == 20;
+      cases.push_back({k->name, k, o, peer && classic});
+      if (peer && k->name == "vae" && !classic)
+        cases.push_back({"vae 400/20", k, {{"arch", "mlp"}, {"hidden", "400"}, {"latent", 20}}, true});
+    }
+
+    // Data: read once on the host, uploaded into each row's own context so pool peaks are per row.
+    const MnistSplit split = load_mnist_split(data_dir, true);
+    std::printf("data: %s (%lld training images)\n", data_dir.c_str(), (long long)split.images.count);
+
+    double gflops = 0;
+    {
+      Context ctx(device);
+      gflops = sgemm_gflops(ctx, 1024, 1.0);
+      std::printf("sgemm 1024^3 on %s: %.1f GFLOP/s\n", device_name(device), gflops);
+    }
+    const int blas_threads = device == Device::CPU ? openblas_get_num_threads() : 1;
+
+    std::vector<Row> rows;
+    PoolStats last_stats;
+    double data_mib = 0;
+    for (const Case& cs : cases) {
+      for (int B : batches) {
+        Row row;
+        row.label = cs.label;
+        row.batch = B;
+        std::printf("  %s batch %d ...\n", cs.label.c_str(), B);
+        std::fflush(stdout);
+        try {
+          Context ctx(device);
+          DeviceDataset train(ctx, split);
+          const size_t base = ctx.pool().stats().in_use;
+          data_mib = mib(double(base));
+          const int64_t per_epoch = train.size() / B;
+          DG_REQUIRE(per_epoch > 0, "batch ", B, " is larger than the training set");
+          const nlohmann::json cfg = merge_config(*cs.kind, cs.overrides);
+          std::unique_ptr<Model> model = cs.kind->create(ctx, cfg, seed);
+          if (cfg.value("arch", "") == "mlp") row.fwd_flops = mlp_forward_flops(*model);
+
+          OptimConfig oc;
+          oc.adam.lr = cs.kind->train.lr;
+          uint32_t epoch = 0;
+          train.shuffle(ctx, seed, epoch);
+          auto step = [&](int64_t i) {
+            const int64_t s = i % per_epoch;
+            if (s == 0 && i > 0) train.shuffle(ctx, seed, ++epoch);
+            oc.step = i;
+            oc.epoch = epoch;
+            oc.epoch_frac = double(epoch) + double(s + 1) / double(per_epoch);
+            const Metrics m = model->train_step(ctx, train.batch(ctx, s * B, B), StepInfo{true, seed, uint32_t(i)}, oc);
+            row.loss = m.front().second;
+          };
+          for (int i = 0; i < warmup; ++i) step(i);
+          ctx.synchronize();
+          int64_t offset = warmup;
+          const auto [steps, el] = time_loop(ctx, seconds, 3, [&](int64_t i) { step(offset + i); });
+          DG_REQUIRE(std::isfinite(row.loss), "training diverged (loss ", row.loss, ")");
+          row.ms_per_step = 1000.0 * el / double(steps);
+          row.train_ips = double(steps) * B / el;
+
+          if (model->can_generate() && sample_seconds > 0) {
+            std::vector<int32_t> labels(static_cast<size_t>(B));
+            for (int i = 0; i < B; ++i) labels[size_t(i)] = i % 10;
+            auto gen = [&](int64_t i) { model->generate(ctx, i * B, B, seed, labels.data()); };
+            gen(0);
+            ctx.synchronize();
+            const auto [calls, gel] = time_loop(ctx, sample_seconds, 2, [&](int64_t i) { gen(i + 1); });
+            row.sample_ips = double(calls) * B / gel;
+          }
+          last_stats = ctx.pool().stats();
+          row.peak_mib = mib(double(last_stats.peak - base));
+        } catch (const std::exception& e) {
+          row.error = e.what();
+        }
+        if (cs.peer && row.error.empty()) {
+          const nlohmann::json c = merge_config(*cs.kind, cs.overrides);
+          row.peer = run_peer(python, peer_script, data_dir, hidden_str(c["hidden"]), c["latent"].get<int>(), B, seconds,
+                              blas_threads);
+          row.peer_ran = true;
+        }
+        rows.push_back(row);
+      }
+    }
+
+    std::printf("\ndevice: %s\n", why.c_str());
+    std::printf("sgemm 1024^3: %.1f GFLOP/s; MLP training FLOPs/image = 3 x forward (2 x weights)\n", gflops);
+    std::printf("peak MiB: pool peak beyond the resident training set (%.1f MiB)\n\n", data_mib);
+    std::printf("%-12s %6s %9s %10s %10s %9s %8s %9s %7s %10s %7s\n", "model", "batch", "ms/step", "train img/s",
+                "sample img/s", "peak MiB", "loss", "MFLOP/img", "%sgemm", "torch img/s", "ours/pt");
+    for (const Row& r : rows) {
+      if (!r.error.empty()) {
+        std::printf("%-12s %6d ERROR: %s\n", r.label.c_str(), r.batch, r.error.c_str());
+        continue;
+      }
+      char sample[32] = "-", flops[32] = "-", frac[32] = "-", peer[32] = "-", ratio[32] = "-";
+      if (r.sample_ips >= 0) std::snprintf(sample, sizeof sample, "%.0f", r.sample_ips);
+      if (r.fwd_flops > 0) {
+        const double train_flops = 3.0 * r.fwd_flops;
+        std::snprintf(flops, sizeof flops, "%.2f", train_flops / 1e6);
+        std::snprintf(frac, sizeof frac, "%.0f%%", 100.0 * train_flops * r.train_ips / 1e9 / gflops);
+      }
+      if (r.peer_ran && r.peer.ok) {
+        std::snprintf(peer, sizeof peer, "%.0f", r.peer.images_per_s);
+        std::snprintf(ratio, sizeof ratio, "%.2f", r.train_ips / r.peer.images_per_s);
+      } else if (r.peer_ran) {
+        std::snprintf(peer, sizeof peer, "failed");
+      }
+      std::printf("%-12s %6d %9.2f %11.0f %12s %9.1f %8.4g %9s %7s %10s %7s\n", r.label.c_str(), r.batch, r.ms_per_step,
+                  r.train_ips, sample, r.peak_mib, r.loss, flops, frac, peer, ratio);
+    }
+    for (const Row& r : rows)
+      if (r.peer_ran) std::printf("peer (%s, batch %d): %s\n", r.label.c_str(), r.batch, r.peer.note.c_str());
+    std::printf("pool (last row): %s\n", last_stats.to_string().c_str());
+    int errors = 0;
+    for (const Row& r : rows) errors += !r.error.empty();
+    return errors ? 2 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "digitgen_bench: error: %s\n", e.what());
+    return 1;
+  }
+}
