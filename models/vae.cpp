@@ -148,7 +148,7 @@ ModelKind vae_kind() {
   k.summary = "variational autoencoder (Bernoulli decoder, KL against N(0, I))";
   k.defaults = {{"arch", "mlp"}, {"hidden", "512,256"}, {"channels", "32,64"}, {"latent", 32},
                 {"kl_weight", 1.0},  {"kl_warmup", 0.0},    {"binarize", false}};
-  k.train = TrainDefaults{50, 128, 1e-3f, false};
+  k.train = TrainDefaults{60, 128, 1e-3f, true};
   k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
     return std::make_unique<Vae>(ctx, c, seed);
   };
