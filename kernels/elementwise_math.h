@@ -73,5 +73,12 @@ DG_HD float gaussian_kl_value(float mu, float logvar) { return -0.5f * (1.0f + l
 // Binary cross-entropy with logits, stable for any x: max(x,0) - x*t + log(1 + exp(-|x|)).
 DG_HD float bce_logits_value(float x, float t) { return fmaxf(x, 0.0f) - x * t + log1pf(expf(-fabsf(x))); }
 DG_HD float bce_logits_grad(float x, float t) { return sigmoidf_stable(x) - t; }
+// Both at once from one exponential e = exp(-|x|): sigmoid(x) is 1/(1+e) for x >= 0 and e/(1+e) below.
+DG_HD float bce_logits_value_grad(float x, float t, float* grad) {
+  const float e = expf(-fabsf(x));
+  const float inv = 1.0f / (1.0f + e);
+  *grad = (x >= 0.0f ? inv : e * inv) - t;
+  return (x > 0.0f ? x : 0.0f) - x * t + log1pf(e);
+}
 
 }  // namespace dg

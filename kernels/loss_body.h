@@ -20,9 +20,10 @@ struct MseTerm {
 struct BceLogitsTerm {
   const float* logits; const float* target; float* dlogits; float scale;
   DG_HD float operator()(int64_t i) const {
-    const float x = logits[i], t = target[i];
-    if (dlogits) dlogits[i] = scale * bce_logits_grad(x, t);
-    return bce_logits_value(x, t);
+    float g;
+    const float v = bce_logits_value_grad(logits[i], target[i], &g);
+    if (dlogits) dlogits[i] = scale * g;
+    return v;
   }
 };
 
