@@ -145,6 +145,18 @@ static LoadedModel load_file(Context& ctx, const std::string& path, bool need_op
   return lm;
 }
 
+std::vector<std::pair<int64_t, std::string>> list_step_checkpoints(const std::string& checkpoints_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  if (!fs::is_directory(checkpoints_dir)) return found;
+  for (const auto& e : fs::directory_iterator(checkpoints_dir)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("step-", 0) == 0 && e.path().extension() == ".safetensors")
+      found.push_back({std::atoll(n.substr(5).c_str()), e.path().string()});
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 std::string resolve_checkpoint_path(const std::string& file_or_run) {
   DG_REQUIRE(fs::exists(file_or_run), "--checkpoint ", file_or_run, ": no such file or folder");
   if (!fs::is_directory(file_or_run)) return file_or_run;
@@ -153,41 +165,28 @@ std::string resolve_checkpoint_path(const std::string& file_or_run) {
   std::string name;
   if (latest && std::getline(latest, name) && !name.empty() && fs::exists(dir / name)) return (dir / name).string();
   // No usable name file: the newest step-N file.
-  std::vector<std::pair<int64_t, std::string>> found;
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string n = e.path().filename().string();
-      if (n.rfind("step-", 0) == 0 && n.size() > 17 && n.substr(n.size() - 12) == ".safetensors")
-        found.push_back({std::atoll(n.substr(5).c_str()), e.path().string()});
-    }
+  const auto found = list_step_checkpoints(dir.string());
   DG_REQUIRE(!found.empty(), file_or_run, ": no checkpoints under ", dir.string());
-  std::sort(found.begin(), found.end());
   return found.back().second;
 }
 
 LoadedModel load_checkpoint(Context& ctx, const std::string& file_or_run, bool need_optimizer) {
-  if (!fs::is_directory(file_or_run)) return load_file(ctx, resolve_checkpoint_path(file_or_run), need_optimizer);
+  const std::string first = resolve_checkpoint_path(file_or_run);
+  if (!fs::is_directory(file_or_run)) return load_file(ctx, first, need_optimizer);
   // A run folder: the latest checkpoint, falling back to older ones that load (a damaged newest file loses one
   // epoch, not the run).
-  const fs::path dir = fs::path(file_or_run) / "checkpoints";
-  std::vector<std::pair<int64_t, std::string>> candidates;
-  const std::string first = resolve_checkpoint_path(file_or_run);
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string n = e.path().filename().string();
-      if (n.rfind("step-", 0) == 0 && e.path().string() != first) candidates.push_back({std::atoll(n.substr(5).c_str()), e.path().string()});
-    }
-  std::sort(candidates.rbegin(), candidates.rend());
   std::string first_error;
   try {
     return load_file(ctx, first, need_optimizer);
   } catch (const Error& e) {
     first_error = e.what();
   }
-  for (const auto& c : candidates) {
+  const auto candidates = list_step_checkpoints((fs::path(file_or_run) / "checkpoints").string());
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    if (it->second == first) continue;
     try {
-      LoadedModel lm = load_file(ctx, c.second, need_optimizer);
-      std::fprintf(stderr, "warning: %s\n  using the older checkpoint %s\n", first_error.c_str(), c.second.c_str());
+      LoadedModel lm = load_file(ctx, it->second, need_optimizer);
+      std::fprintf(stderr, "warning: %s\n  using the older checkpoint %s\n", first_error.c_str(), it->second.c_str());
       return lm;
     } catch (const Error&) {
     }

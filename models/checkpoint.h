@@ -5,6 +5,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/model.h"
 
@@ -41,5 +43,7 @@ LoadedModel load_checkpoint(Context& ctx, const std::string& file_or_run, bool n
 // The checkpoint file a run folder or file path stands for (a run folder: checkpoints/latest, else the newest
 // step-N file that loads).
 std::string resolve_checkpoint_path(const std::string& file_or_run);
+// The step-N.safetensors files of a run's checkpoints folder, oldest first, with their step numbers.
+std::vector<std::pair<int64_t, std::string>> list_step_checkpoints(const std::string& checkpoints_dir);
 
 }  // namespace dg

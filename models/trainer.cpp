@@ -271,13 +271,7 @@ TrainResult train_model(const TrainOptions& opt) {
     save_checkpoint(ctx, *model, CheckpointMeta{kind_name, model_cfg, train_cfg, pos}, (ckpt_dir / name).string());
     write_text_atomic(ckpt_dir / "latest", name + "\n");
     // Keep the newest `keep_checkpoints` files.
-    std::vector<std::pair<int64_t, fs::path>> files;
-    for (const auto& e : fs::directory_iterator(ckpt_dir)) {
-      const std::string n = e.path().filename().string();
-      if (n.rfind("step-", 0) == 0 && e.path().extension() == ".safetensors")
-        files.push_back({std::atoll(n.substr(5).c_str()), e.path()});
-    }
-    std::sort(files.begin(), files.end());
+    const auto files = list_step_checkpoints(ckpt_dir.string());
     for (size_t i = 0; i + size_t(std::max(1, opt.keep_checkpoints)) < files.size(); ++i) fs::remove(files[i].second);
   }
   ctx.synchronize();
