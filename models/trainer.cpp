@@ -198,7 +198,9 @@ TrainResult train_model(const TrainOptions& opt) {
   const int64_t log_every = std::max<int64_t>(1, steps_per_epoch / 10);
   const bool tty = isatty(fileno(stdout));
 
-  for (int64_t epoch = pos.epoch; epoch < epochs; ++epoch) {
+  const int64_t last_epoch =
+      opt.stop_after_epochs > 0 ? std::min<int64_t>(epochs, pos.epoch + opt.stop_after_epochs) : int64_t(epochs);
+  for (int64_t epoch = pos.epoch; epoch < last_epoch; ++epoch) {
     train.shuffle(ctx, seed, uint32_t(epoch));
     RunningMean epoch_mean, window_mean;
     auto t_epoch = Clock::now(), t_window = Clock::now(), t_print = Clock::now();
@@ -282,6 +284,9 @@ TrainResult train_model(const TrainOptions& opt) {
     std::printf("done in %s (training %s, %.0f img/s); memory pool: %s\n", format_duration(result.seconds).c_str(),
                 format_duration(train_seconds).c_str(), result.images_per_s, ctx.pool().stats().to_string().c_str());
     std::printf("run folder: %s (checkpoints/, metrics.jsonl, samples/)\n", run.string().c_str());
+    if (pos.epoch < epochs)
+      std::printf("stopped after epoch %lld of %d; continue with: digitgen train --resume %s\n", (long long)pos.epoch,
+                  epochs, run.string().c_str());
   }
   return result;
 }

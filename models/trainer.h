@@ -29,6 +29,7 @@ struct TrainOptions {
   int64_t train_images = 0;             // use only the first N training images (0 = all)
   int64_t test_images = 0;              // evaluate on the first N test images (0 = all)
   int keep_checkpoints = 2;
+  int stop_after_epochs = 0;            // end this invocation after N epochs (0 = run to the end); --resume continues
   bool quiet = false;                   // no progress line (tests)
 };
 

@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
   train->add_option("--test-images", topt.test_images, "evaluate on the first N test images each epoch");
   train->add_option("--keep", topt.keep_checkpoints, "checkpoints to keep in the run folder");
+  train->add_option("--stop-after-epochs", topt.stop_after_epochs,
+                    "end this invocation after N epochs (time-boxed sessions); --resume continues the run");
   train->add_option("--profile-steps", profile_steps, "A:B: cudaProfilerStart/Stop around steps A..B-1 (Nsight Systems)");
   train->add_flag("--tf32", topt.tf32, "allow TF32 tensor-core math in cuBLAS (faster, less exact)");
   train->add_flag("--quiet", topt.quiet, "no progress line");

@@ -12,22 +12,19 @@ namespace dg::e2e {
 
 // The MNIST folder, or "" with `why` saying what is missing and how to get it.
 inline std::string mnist_dir(std::string* why) {
+  // $DIGITGEN_DATA (ctest sets it), else the source tree's data/mnist, where tools/fetch_mnist.sh puts it.
   const char* env = std::getenv("DIGITGEN_DATA");
-  if (!env || !*env) {
-    *why = "DIGITGEN_DATA is not set; run the tests through ctest, or set it to the MNIST folder (tools/fetch_mnist.sh "
-           "downloads MNIST into data/mnist)";
-    return "";
-  }
+  const std::string dir = env && *env ? std::string(env) : std::string(DIGITGEN_SOURCE_DIR) + "/data/mnist";
   namespace fs = std::filesystem;
   for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                         "t10k-labels-idx1-ubyte"}) {
-    const fs::path p = fs::path(env) / f;
+    const fs::path p = fs::path(dir) / f;
     if (!fs::exists(p) && !fs::exists(p.string() + ".gz")) {
-      *why = "MNIST file " + p.string() + " (or .gz) is missing: run tools/fetch_mnist.sh " + env + " to download it";
+      *why = "MNIST file " + p.string() + " (or .gz) is missing: run tools/fetch_mnist.sh " + dir + " to download it";
       return "";
     }
   }
-  return env;
+  return dir;
 }
 
 // End-to-end tests need real data: fail (never skip) when it is missing.

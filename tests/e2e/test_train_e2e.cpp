@@ -79,9 +79,10 @@ TEST(TrainE2E, AutoencoderReconstructs) {
 TEST(TrainE2E, VaeLowersNelbo) {
   DG_REQUIRE_MNIST(data);
   const TrainResult& r = trained("vae", data).result;
-  // Observed: nelbo 152.4 nats (kl 10.7) on 5000 test images after 2 epochs on 20000 images (312 steps);
-  // 543 = 784 ln 2 for a decoder that knows nothing. Bound: 175.
-  EXPECT_LT(metric(r.final_test, "nelbo"), 175.0);
+  // Observed: nelbo 176.2 nats (kl 6.2) on 5000 test images after 2 epochs on 20000 images (312 steps, the
+  // default cosine decay squeezed into them; 152.4 with a constant rate); 543 = 784 ln 2 for a decoder that knows
+  // nothing. Bound: 195.
+  EXPECT_LT(metric(r.final_test, "nelbo"), 195.0);
   EXPECT_GT(metric(r.final_test, "kl"), 2.0);  // the latent is used, not collapsed to the prior
 }
 
@@ -194,15 +195,16 @@ TEST(TrainE2E, ResumedVaeEqualsUninterruptedRun) {
   straight.out = (dir.path / "straight").string();
   const TrainResult a = run_training(straight);
 
+  // The same 2-epoch run, stopped after its first epoch (the learning-rate schedule spans both) and resumed.
   TrainOptions first = o;
-  first.epochs = 1;
+  first.epochs = 2;
+  first.stop_after_epochs = 1;
   first.out = (dir.path / "resumed").string();
   run_training(first);
   TrainOptions resume;
   resume.data_dir = data;
   resume.out = first.out;
   resume.resume = true;
-  resume.epochs = 2;
   resume.test_images = 500;
   const TrainResult b = run_training(resume);
   EXPECT_EQ(a.steps, b.steps);
