@@ -71,7 +71,7 @@ __global__ void softmax_xent_rows_kernel(const float* logits, const int32_t* lab
       for (int c = lane; c < C; c += 32) g[c] = scale * (expf(x[c] - best) / s - (c == label ? 1.0f : 0.0f));
     }
     if (lane == 0) {
-      row_loss[row] = valid ? best + logf(s) - x[label] : __int_as_float(0x7fc00000);
+      row_loss[row] = valid ? (best - x[label]) + logf(s) : __int_as_float(0x7fc00000);  // small terms last
       row_correct[row] = valid && arg == label ? 1.0f : 0.0f;
     }
   }

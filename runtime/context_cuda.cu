@@ -75,15 +75,17 @@ Context::Context(Device device, std::unique_ptr<RawAllocator> raw) : device_(dev
   pool_ = std::make_unique<MemoryPool>(std::move(raw));
 }
 
+CudaHandles::~CudaHandles() {
+  if (cudnn) cudnnDestroy(cudnn);
+  if (cublas) cublasDestroy(cublas);
+  if (cublas_workspace) cudaFree(cublas_workspace);
+  if (stream) cudaStreamDestroy(stream);
+}
+
 Context::~Context() {
   if (cuda_) cudaStreamSynchronize(cuda_->stream);
   pool_.reset();  // return cached device memory before the handles go
-  if (cuda_) {
-    if (cuda_->cudnn) cudnnDestroy(cuda_->cudnn);
-    if (cuda_->cublas) cublasDestroy(cuda_->cublas);
-    if (cuda_->cublas_workspace) cudaFree(cuda_->cublas_workspace);
-    if (cuda_->stream) cudaStreamDestroy(cuda_->stream);
-  }
+  cuda_.reset();
 }
 
 void Context::synchronize() {

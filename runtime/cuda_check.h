@@ -16,6 +16,11 @@ struct CudaHandles {
   cudnnHandle_t cudnn = nullptr;
   void* cublas_workspace = nullptr;  // set once, so cuBLAS never allocates during graph capture
   size_t cublas_workspace_bytes = 0;
+  CudaHandles() = default;
+  CudaHandles(const CudaHandles&) = delete;
+  CudaHandles& operator=(const CudaHandles&) = delete;
+  // Releases whatever was created, also when initialisation failed halfway.
+  ~CudaHandles();
 };
 
 inline cudaStream_t stream_of(const Context& ctx) { return ctx.cuda()->stream; }

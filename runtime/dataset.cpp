@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "kernels/gather.h"
+#include "runtime/error.h"
 #include "runtime/idx.h"
 #include "runtime/nvtx.h"
 #include "runtime/philox.h"
@@ -48,6 +49,8 @@ void DeviceDataset::sequential(Context& ctx) {
 }
 
 Batch DeviceDataset::batch(Context& ctx, int64_t begin, int B) const {
+  DG_REQUIRE(begin >= 0 && B >= 0 && begin + B <= n_, "batch [", begin, ", ", begin + B, ") outside the dataset's [0, ",
+             n_, ")");
   NvtxRange r("data");
   Batch b;
   b.images = Tensor::empty(ctx, {B, 1, rows_, cols_});
