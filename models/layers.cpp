@@ -2,6 +2,7 @@
 #include "models/layers.h"
 
 #include "kernels/activation.h"
+#include "kernels/batchnorm.h"
 #include "kernels/bias.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
@@ -229,6 +230,59 @@ Tensor Dropout::backward(Context& ctx, const Tensor& dy, bool need_dx) {
   return dx;
 }
 
+// ---- BatchNorm2d ----
+BatchNorm2d::BatchNorm2d(Context& ctx, ParamStore& ps, const std::string& name, int C, float eps, float momentum)
+    : Layer(name), ps_(ps), C_(C), eps_(eps), momentum_(momentum) {
+  w_ = ps.add(name + ".weight", {C}, Init::Ones);
+  b_ = ps.add(name + ".bias", {C}, Init::Zeros);
+  running_mean_ = Tensor::zeros(ctx, {C});
+  const std::vector<float> ones(static_cast<size_t>(C), 1.0f);
+  running_var_ = Tensor::from_host(ctx, {C}, ones.data());
+}
+
+Tensor BatchNorm2d::forward(Context& ctx, const Tensor& x, const StepInfo& si) {
+  NvtxRange r(name_ + "/forward");
+  DG_REQUIRE((x.rank() == 4 || x.rank() == 2) && x.dim(1) == C_, name_, ": expected input [B, ", C_,
+             ", H, W] or [B, ", C_, "], got ", shape_str(x.shape()));
+  B_ = int(x.dim(0));
+  HW_ = x.rank() == 4 ? int(x.dim(2) * x.dim(3)) : 1;
+  train_ = si.train;
+  x_ = x;
+  Tensor y = Tensor::empty(ctx, x.shape());
+  if (train_) {
+    // As PyTorch: one value per channel has no variance to normalise by (and no unbiased estimate).
+    DG_REQUIRE(int64_t(B_) * HW_ > 1, name_, ": training needs more than one value per channel, got ",
+               shape_str(x.shape()));
+    mean_ = Tensor::empty(ctx, {C_});
+    inv_std_ = Tensor::empty(ctx, {C_});
+    batchnorm_forward_train(ctx, x.f32(), ps_.param(w_), ps_.param(b_), y.f32(), mean_.f32(), inv_std_.f32(),
+                            running_mean_.f32(), running_var_.f32(), B_, C_, HW_, eps_, momentum_);
+  } else {
+    batchnorm_forward_infer(ctx, x.f32(), ps_.param(w_), ps_.param(b_), running_mean_.f32(), running_var_.f32(),
+                            y.f32(), B_, C_, HW_, eps_);
+  }
+  return y;
+}
+
+Tensor BatchNorm2d::backward(Context& ctx, const Tensor& dy, bool need_dx) {
+  NvtxRange r(name_ + "/backward");
+  Tensor dx;
+  if (need_dx) dx = Tensor::empty(ctx, x_.shape());
+  if (train_)
+    batchnorm_backward_train(ctx, x_.f32(), dy.f32(), ps_.param(w_), mean_.f32(), inv_std_.f32(),
+                             need_dx ? dx.f32() : nullptr, ps_.grad(w_), ps_.grad(b_), B_, C_, HW_, Grad::Accumulate);
+  else
+    batchnorm_backward_infer(ctx, x_.f32(), dy.f32(), ps_.param(w_), running_mean_.f32(), running_var_.f32(),
+                             need_dx ? dx.f32() : nullptr, ps_.grad(w_), ps_.grad(b_), B_, C_, HW_, eps_,
+                             Grad::Accumulate);
+  x_ = mean_ = inv_std_ = Tensor();
+  return dx;
+}
+
+std::vector<std::pair<std::string, Tensor*>> BatchNorm2d::state() {
+  return {{name_ + ".running_mean", &running_mean_}, {name_ + ".running_var", &running_var_}};
+}
+
 // ---- Reshape ----
 Reshape::Reshape(const std::string& name, Shape per_sample) : Layer(name), per_sample_(std::move(per_sample)) {}
 
@@ -252,6 +306,13 @@ Tensor Sequential::backward(Context& ctx, const Tensor& dy, bool need_dx) {
   Tensor g = dy;
   for (size_t i = layers_.size(); i-- > 0;) g = layers_[i]->backward(ctx, g, need_dx || i > 0);
   return g;
+}
+
+std::vector<std::pair<std::string, Tensor*>> Sequential::state() {
+  std::vector<std::pair<std::string, Tensor*>> all;
+  for (auto& l : layers_)
+    for (auto& s : l->state()) all.push_back(s);
+  return all;
 }
 
 }  // namespace dg

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/conv.h"
@@ -29,6 +30,10 @@ class Layer {
   virtual Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) = 0;
   // need_dx = false lets the first layer of a network skip its input gradient.
   virtual Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) = 0;
+  // Non-trainable state that checkpoints must keep (BatchNorm2d's running statistics), by name. It is not in
+  // any ParamStore, so a model holding such layers saves and restores it through Model::extra_state and
+  // Model::load_extra_state (Sequential::state() collects it from a whole network).
+  virtual std::vector<std::pair<std::string, Tensor*>> state() { return {}; }
   const std::string& name() const { return name_; }
 
  protected:
@@ -139,6 +144,30 @@ class Dropout : public Layer {
   uint32_t step_ = 0;
 };
 
+// Batch normalisation of [B, C, H, W] or [B, C] per channel. Parameters "<name>.weight" (gamma, Ones) and
+// "<name>.bias" (beta, Zeros); StepInfo.train picks batch statistics (and updates the running ones) or the
+// running statistics. The running statistics "<name>.running_mean" (zeros) and "<name>.running_var" (ones)
+// are device tensors owned here and reported by state(): models must save them through Model::extra_state.
+class BatchNorm2d : public Layer {
+ public:
+  BatchNorm2d(Context& ctx, ParamStore& ps, const std::string& name, int C, float eps = 1e-5f,
+              float momentum = 0.1f);
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+  std::vector<std::pair<std::string, Tensor*>> state() override;
+  Tensor& running_mean() { return running_mean_; }
+  Tensor& running_var() { return running_var_; }
+
+ private:
+  ParamStore& ps_;
+  int C_, w_, b_;
+  float eps_, momentum_;
+  Tensor running_mean_, running_var_;  // [C]
+  bool train_ = false;                 // which statistics the last forward used
+  int B_ = 0, HW_ = 0;
+  Tensor x_, mean_, inv_std_;  // input, and the batch statistics [C] of a training forward
+};
+
 // Reinterprets [B, ...] as [B, shape...]; no copy.
 class Reshape : public Layer {
  public:
@@ -163,6 +192,8 @@ class Sequential {
   }
   Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si);
   Tensor backward(Context& ctx, const Tensor& dy, bool need_dx);
+  // Every layer's state() in order.
+  std::vector<std::pair<std::string, Tensor*>> state();
   bool empty() const { return layers_.empty(); }
 
  private:

@@ -23,6 +23,7 @@ enum PhiloxPurpose : uint32_t {
   kPurposeLabelDropout = 9,     // reserved for classifier-free guidance
   kPurposeGanNoise = 10,        // reserved for the GAN
   kPurposeBinarize = 11,        // index: image index * pixels + pixel, step: training step (0 for the fixed test set)
+  kPurposeSpectralInit = 12,    // index: element of u (j) then v (rows + j), step: id of the normalised weight
 };
 
 struct Philox4 {
