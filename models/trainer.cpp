@@ -14,6 +14,7 @@
 #include "runtime/idx.h"
 #include "runtime/image_io.h"
 #include "runtime/nvtx.h"
+#include "runtime/plot.h"
 
 namespace fs = std::filesystem;
 
@@ -277,13 +278,21 @@ TrainResult train_model(const TrainOptions& opt) {
     for (size_t i = 0; i + size_t(std::max(1, opt.keep_checkpoints)) < files.size(); ++i) fs::remove(files[i].second);
   }
   ctx.synchronize();
+  // Loss curves as a picture, when gnuplot is there (a missing chart never fails a run).
+  if (gnuplot_available()) {
+    try {
+      plot_metrics((run / "metrics.jsonl").string(), model->headline_metric(), (run / "loss.png").string());
+    } catch (const Error& e) {
+      if (!opt.quiet) std::fprintf(stderr, "warning: %s\n", e.what());
+    }
+  }
   result.seconds = seconds_since(t_start);
   result.images_per_s = double(images_done) / std::max(train_seconds, 1e-9);
   result.steps = pos.step;
   if (!opt.quiet) {
     std::printf("done in %s (training %s, %.0f img/s); memory pool: %s\n", format_duration(result.seconds).c_str(),
                 format_duration(train_seconds).c_str(), result.images_per_s, ctx.pool().stats().to_string().c_str());
-    std::printf("run folder: %s (checkpoints/, metrics.jsonl, samples/)\n", run.string().c_str());
+    std::printf("run folder: %s (checkpoints/, metrics.jsonl, loss.png, samples/)\n", run.string().c_str());
     if (pos.epoch < epochs)
       std::printf("stopped after epoch %lld of %d; continue with: digitgen train --resume %s\n", (long long)pos.epoch,
                   epochs, run.string().c_str());

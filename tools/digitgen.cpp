@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "runtime/error.h"
 #include "runtime/idx.h"
 #include "runtime/image_io.h"
+#include "runtime/plot.h"
 
 namespace fs = std::filesystem;
 using namespace dg;
@@ -119,6 +121,12 @@ int main(int argc, char** argv) {
   exportc->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
   exportc->add_option("--out", out, "output .safetensors file")->required();
 
+  // ---- plot ----
+  std::string run_dir;
+  auto* plot = app.add_subcommand("plot", "draw a run's loss curves (metrics.jsonl) as a PNG with gnuplot");
+  plot->add_option("--run", run_dir, "run folder")->required();
+  plot->add_option("--out", out, "PNG file (default RUN/loss.png)");
+
   // ---- models ----
   auto* models = app.add_subcommand("models", "list the registered model kinds and their defaults");
 
@@ -179,6 +187,22 @@ int main(int argc, char** argv) {
       LoadedModel lm = load_checkpoint(ctx, ckpt);
       save_checkpoint(ctx, *lm.model, lm.meta, out, /*with_optimizer=*/false);
       std::printf("wrote the weights of %s (%s) to %s\n", lm.path.c_str(), lm.meta.kind.c_str(), out.c_str());
+    } else if (*plot) {
+      const fs::path cfg = fs::path(run_dir) / "config.json";
+      std::ifstream in(cfg);
+      DG_REQUIRE(in, "--run ", run_dir, ": no config.json there (is it a run folder?)");
+      nlohmann::json c;
+      try {
+        in >> c;
+      } catch (const nlohmann::json::exception& e) {
+        fail(cfg.string(), ": not valid JSON: ", e.what());
+      }
+      Context ctx(Device::CPU);
+      const ModelKind& kind = find_model_kind(c.at("model").get<std::string>());
+      const std::string headline = kind.create(ctx, merge_config(kind, c.at("config")), 0)->headline_metric();
+      const std::string png = out.empty() ? (fs::path(run_dir) / "loss.png").string() : out;
+      plot_metrics((fs::path(run_dir) / "metrics.jsonl").string(), headline, png);
+      std::printf("wrote %s\n", png.c_str());
     } else if (*models) {
       for (const ModelKind& k : model_registry())
         std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
