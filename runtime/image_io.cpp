@@ -100,12 +100,34 @@ class WriterBase : public SampleWriter {
   bool labels_decided_ = false, has_labels_ = false;
 };
 
+// An images file plus an optional labels file beside it (IDX and npy): both committed together or neither.
+class ImagesAndLabelsWriter : public WriterBase {
+ public:
+  void finish() override {
+    guarded([&] {
+      begin_finish();
+      images_->commit();
+      if (labels_) labels_->commit();
+    });
+    finished_ = true;
+  }
+
+ protected:
+  ImagesAndLabelsWriter(const std::string& path, int64_t total, int rows, int cols)
+      : WriterBase(path, total, rows, cols), images_(std::make_unique<AtomicFile>(path)) {}
+  void abandon_all() noexcept override {
+    images_->abandon();
+    if (labels_) labels_->abandon();
+  }
+  std::unique_ptr<AtomicFile> images_, labels_;
+};
+
 // ---------------------------------------------------------------- IDX
 
-class IdxWriter final : public WriterBase {
+class IdxWriter final : public ImagesAndLabelsWriter {
  public:
   IdxWriter(const std::string& path, int64_t total, int rows, int cols)
-      : WriterBase(path, total, rows, cols), images_(std::make_unique<AtomicFile>(path)) {
+      : ImagesAndLabelsWriter(path, total, rows, cols) {
     uint8_t h[16] = {0, 0, 0x08, 0x03};
     put_be32(h + 4, uint32_t(total));
     put_be32(h + 8, uint32_t(rows));
@@ -139,21 +161,8 @@ class IdxWriter final : public WriterBase {
       written_ += n;
     });
   }
-  void finish() override {
-    guarded([&] {
-      begin_finish();
-      images_->commit();
-      if (labels_) labels_->commit();
-    });
-    finished_ = true;
-  }
 
  private:
-  void abandon_all() noexcept override {
-    images_->abandon();
-    if (labels_) labels_->abandon();
-  }
-  std::unique_ptr<AtomicFile> images_, labels_;
   std::vector<uint8_t> row_;
 };
 
@@ -176,10 +185,10 @@ std::string npy_header(const char* descr, const std::string& shape) {
   return h + dict;
 }
 
-class NpyWriter final : public WriterBase {
+class NpyWriter final : public ImagesAndLabelsWriter {
  public:
   NpyWriter(const std::string& path, int64_t total, int rows, int cols)
-      : WriterBase(path, total, rows, cols), images_(std::make_unique<AtomicFile>(path)) {
+      : ImagesAndLabelsWriter(path, total, rows, cols) {
     const std::string h = npy_header(
         "<f4", "(" + std::to_string(total) + ", " + std::to_string(rows) + ", " + std::to_string(cols) + ")");
     images_->write(h.data(), h.size());
@@ -200,21 +209,6 @@ class NpyWriter final : public WriterBase {
       written_ += n;
     });
   }
-  void finish() override {
-    guarded([&] {
-      begin_finish();
-      images_->commit();
-      if (labels_) labels_->commit();
-    });
-    finished_ = true;
-  }
-
- private:
-  void abandon_all() noexcept override {
-    images_->abandon();
-    if (labels_) labels_->abandon();
-  }
-  std::unique_ptr<AtomicFile> images_, labels_;
 };
 
 // ---------------------------------------------------------------- PNG grid
