@@ -15,7 +15,12 @@ void run(int64_t n, const F& body) {
 void gather_images(Context&, const uint8_t* images, const int32_t* idx, float* out, int B, int P) {
   if (P <= 0) return;
   for (int b = 0; b < B; ++b) DG_REQUIRE(idx[b] >= 0, "gather_images: negative index ", idx[b], " at row ", b);
-  run(int64_t(B) * P, GatherImagesBody{images, idx, out, P});
+  // Row by row (the same arithmetic as GatherImagesBody, without its per-element division for the row index).
+  for (int b = 0; b < B; ++b) {
+    const uint8_t* src = images + int64_t(idx[b]) * P;
+    float* dst = out + int64_t(b) * P;
+    for (int p = 0; p < P; ++p) dst[p] = float(src[p]) / 255.0f;
+  }
 }
 
 void gather_labels(Context&, const uint8_t* labels, const int32_t* idx, int32_t* out, int B) {
