@@ -90,9 +90,9 @@ int main(int argc, char** argv) {
   train->add_option("--hidden", hidden, "hidden layer widths, e.g. 512,256");
   train->add_option("--channels", channels, "conv channel widths, e.g. 32,64");
   train->add_option("--latent", latent, "latent size");
-  train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE)");
-  train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE)");
-  train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE)");
+  train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE, CVAE)");
+  train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE, CVAE)");
+  train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE, CVAE)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
