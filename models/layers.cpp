@@ -4,6 +4,7 @@
 #include "kernels/activation.h"
 #include "kernels/batchnorm.h"
 #include "kernels/bias.h"
+#include "kernels/concat.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/upsample.h"
@@ -296,6 +297,32 @@ Tensor Reshape::forward(Context&, const Tensor& x, const StepInfo&) {
 Tensor Reshape::backward(Context&, const Tensor& dy, bool need_dx) { return need_dx ? dy.reshape(in_shape_) : Tensor(); }
 
 // ---- Sequential ----
+// ---- ConcatInput ----
+ConcatInput::ConcatInput(const std::string& name, int extra) : Layer(name), extra_(extra) {}
+
+Tensor ConcatInput::forward(Context& ctx, const Tensor& x, const StepInfo&) {
+  NvtxRange r(name_ + "/forward");
+  const int B = int(x.dim(0));
+  DG_REQUIRE(c_.defined() && c_.numel() == int64_t(B) * extra_, name_, ": expected a side input [", B, ", ", extra_,
+             "] set before forward, got ", c_.defined() ? shape_str(c_.shape()) : std::string("none"));
+  in_shape_ = x.shape();
+  const int F = int(x.numel() / B);
+  Tensor y = Tensor::empty(ctx, {B, F + extra_});
+  concat_channels_forward(ctx, x.f32(), c_.f32(), y.f32(), B, F, extra_, 1);
+  return y;
+}
+
+Tensor ConcatInput::backward(Context& ctx, const Tensor& dy, bool need_dx) {
+  NvtxRange r(name_ + "/backward");
+  Tensor dx;
+  if (need_dx) {
+    dx = Tensor::empty(ctx, in_shape_);
+    const int B = int(in_shape_[0]);
+    concat_channels_backward(ctx, dy.f32(), dx.f32(), nullptr, B, int(dx.numel() / B), extra_, 1);
+  }
+  return dx;
+}
+
 Tensor Sequential::forward(Context& ctx, const Tensor& x, const StepInfo& si) {
   Tensor h = x;
   for (auto& l : layers_) h = l->forward(ctx, h, si);

@@ -180,6 +180,22 @@ class Reshape : public Layer {
   Shape in_shape_;
 };
 
+// Appends a side input c [B, C] (set with set_input before each forward; conditioning such as a one-hot label)
+// to the features x [B, F]: y = [x, c] of shape [B, F + C]. Backward returns dx only; the side input is data, so
+// its gradient is not formed.
+class ConcatInput : public Layer {
+ public:
+  ConcatInput(const std::string& name, int extra);
+  void set_input(const Tensor& c) { c_ = c; }
+  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si) override;
+  Tensor backward(Context& ctx, const Tensor& dy, bool need_dx) override;
+
+ private:
+  int extra_;
+  Tensor c_;
+  Shape in_shape_;
+};
+
 // Layers applied in order.
 class Sequential {
  public:

@@ -55,6 +55,13 @@ class Model {
   // on (seed, its index), never on n. `labels` (host, n entries) is for conditional models and may be null.
   virtual bool can_generate() const { return false; }
   virtual Tensor generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t* labels);
+  // Conditional models take class labels (digits 0..9): generate() uses `labels` (label (first + i) % 10 for
+  // sample i when null), and restyle() works.
+  virtual bool conditional() const { return false; }
+  // Encodes images [B, 1, 28, 28] in [0, 1] with their labels `from_labels` (host, B entries) and decodes the
+  // encoding (the posterior mean) with `to_labels` (host, B entries): each input's style as another digit.
+  // Returns images [B, 1, 28, 28] in [0, 1]; deterministic.
+  virtual Tensor restyle(Context& ctx, const Tensor& images, const int32_t* from_labels, const int32_t* to_labels);
   // Classifiers: logits [B, 10] for images [B, 1, 28, 28].
   virtual bool can_classify() const { return false; }
   virtual Tensor classify(Context& ctx, const Tensor& images);
@@ -91,6 +98,7 @@ nlohmann::json merge_config(const ModelKind& kind, const nlohmann::json& overrid
 // Registration functions of the built-in kinds (called once by model_registry()).
 ModelKind autoencoder_kind();
 ModelKind vae_kind();
+ModelKind cvae_kind();
 ModelKind classifier_kind();
 
 // Helpers shared by the models: parse "512,256" style lists from config values.

@@ -16,10 +16,15 @@ Tensor Model::generate(Context&, int64_t, int, uint64_t, const int32_t*) {
   fail("model kind '", kind(), "' does not generate images");
 }
 
+Tensor Model::restyle(Context&, const Tensor&, const int32_t*, const int32_t*) {
+  fail("model kind '", kind(), "' is not conditional on a label, so it cannot restyle digits");
+}
+
 Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "' is not a classifier"); }
 
 const std::vector<ModelKind>& model_registry() {
-  static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind()};
+  static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
+                                                     cvae_kind()};
   return kinds;
 }
 

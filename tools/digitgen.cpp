@@ -1,4 +1,4 @@
-// The digitgen command line: train, sample, classify and inspect models of every registered kind.
+// The digitgen command line: train, sample, restyle, classify and inspect models of every registered kind.
 // Errors are one line on stderr and a non-zero exit, never a stack trace.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "models/checkpoint.h"
+#include "models/sampling.h"
 #include "models/trainer.h"
 #include "runtime/error.h"
 #include "runtime/idx.h"
@@ -91,9 +92,9 @@ int main(int argc, char** argv) {
   train->add_option("--hidden", hidden, "hidden layer widths, e.g. 512,256");
   train->add_option("--channels", channels, "conv channel widths, e.g. 32,64");
   train->add_option("--latent", latent, "latent size");
-  train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE)");
-  train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE)");
-  train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE)");
+  train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE, CVAE)");
+  train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE, CVAE)");
+  train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE, CVAE)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
@@ -115,6 +116,25 @@ int main(int argc, char** argv) {
   sample->add_option("--n", n, "number of digits");
   sample->add_option("--out", out, "output file: .png, .idx or .npy")->required();
   sample->add_option("--batch", batch, "digits generated per device call");
+  std::string label;
+  sample->add_option("--label", label,
+                     "conditional models: a digit 0..9, or 'all' for one row per digit with the same styles in each "
+                     "column (--n columns, default 10)");
+
+  // ---- restyle ----
+  RestyleOptions ropt;
+  auto* restyle = app.add_subcommand(
+      "restyle", "redraw digits as another digit in the same handwriting with a conditional model (cvae)");
+  add_common(restyle);
+  restyle->add_option("--checkpoint", ckpt, "checkpoint file or run folder of a conditional model")->required();
+  restyle->add_option("--input", ropt.input, "digits: IDX images (plain or .gz) or a PNG of one 28x28 digit")->required();
+  restyle->add_option("--input-labels", ropt.input_labels,
+                      "IDX labels of the input; without it the evaluator classifier predicts them");
+  restyle->add_option("--evaluator", ropt.evaluator,
+                      "classifier checkpoint that predicts input labels (default models/weights/evaluator.safetensors)");
+  restyle->add_option("--to", ropt.to, "the digit to redraw each input as")->required()->check(CLI::Range(0, 9));
+  restyle->add_option("--out", ropt.out, "output: .png (input and result side by side), .idx or .npy")->required();
+  restyle->add_option("--batch", ropt.batch, "digits per device call");
 
   // ---- export ----
   auto* exportc = app.add_subcommand("export", "write a checkpoint's weights without optimizer state (for publishing)");
@@ -165,23 +185,31 @@ int main(int argc, char** argv) {
       DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
       train_model(topt);
     } else if (*sample) {
-      DG_REQUIRE(n > 0, "--n: expected a positive count, got ", n);
-      DG_REQUIRE(batch > 0, "--batch: expected a positive size, got ", batch);
       std::string why;
       Context ctx(choose_device(device, &why), sync_debug);
       LoadedModel lm = load_checkpoint(ctx, ckpt);
+      SampleOptions so;
+      so.label = parse_label_choice(label);
+      so.n = so.label.kind == LabelChoice::Kind::All && sample->count("--n") == 0 ? 10 : n;
+      so.batch = batch;
+      so.seed = seed;
       DG_REQUIRE(lm.model->can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits");
-      const bool png = fs::path(out).extension() == ".png";
-      DG_REQUIRE(!png || n <= 10000, "--out ", out, ": a PNG grid holds at most 10000 digits; use .idx or .npy for more");
-      std::unique_ptr<SampleWriter> w = open_sample_writer(out, n, 28, 28);
-      for (int64_t first = 0; first < n; first += batch) {
-        const int b = int(std::min<int64_t>(batch, n - first));
-        const std::vector<float> img = lm.model->generate(ctx, first, b, seed, nullptr).to_host(ctx);
-        w->write(img.data(), nullptr, b);
-      }
-      w->finish();
-      std::printf("wrote %lld digits from %s (%s, device %s) to %s\n", (long long)n, lm.path.c_str(),
-                  lm.meta.kind.c_str(), why.c_str(), out.c_str());
+      DG_REQUIRE(so.label.kind == LabelChoice::Kind::None || lm.model->conditional(), "--label: ", lm.path,
+                 " holds model kind '", lm.meta.kind, "', which is not conditional on a label");
+      const SampleSummary ss = write_samples(ctx, *lm.model, so, out);
+      std::printf("wrote %lld digits%s from %s (%s, device %s) to %s\n", (long long)ss.count,
+                  ss.labelled ? " with labels" : "", lm.path.c_str(), lm.meta.kind.c_str(), why.c_str(), out.c_str());
+    } else if (*restyle) {
+      std::string why;
+      Context ctx(choose_device(device, &why), sync_debug);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      DG_REQUIRE(lm.model->conditional(), "restyle: ", lm.path, " holds model kind '", lm.meta.kind,
+                 "', which is not conditional on a label");
+      if (ropt.evaluator.empty()) ropt.evaluator = std::string(DIGITGEN_SOURCE_DIR) + "/models/weights/evaluator.safetensors";
+      const RestyleSummary rs = restyle_file(ctx, *lm.model, ropt);
+      std::printf("restyled %lld digits as %d (input labels %s) with %s (%s, device %s) into %s\n", (long long)rs.count,
+                  ropt.to, rs.predicted ? ("predicted by " + ropt.evaluator).c_str() : "from the labels file",
+                  lm.path.c_str(), lm.meta.kind.c_str(), why.c_str(), ropt.out.c_str());
     } else if (*exportc) {
       Context ctx(Device::CPU);
       LoadedModel lm = load_checkpoint(ctx, ckpt);
