@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "models/checkpoint.h"
+#include "models/judge.h"
 #include "models/sampling.h"
 #include "models/trainer.h"
 #include "runtime/error.h"
@@ -147,6 +148,16 @@ int main(int argc, char** argv) {
   plot->add_option("--run", run_dir, "run folder")->required();
   plot->add_option("--out", out, "PNG file (default RUN/loss.png)");
 
+  // ---- classify ----
+  std::string cls_input, cls_labels, report_out;
+  auto* classify = app.add_subcommand(
+      "classify", "judge a file of digits with a classifier: class histogram, entropy, agreement with labels");
+  add_common(classify);
+  classify->add_option("--checkpoint", ckpt, "classifier (default: the committed evaluator)");
+  classify->add_option("--input", cls_input, "IDX images (plain or .gz), e.g. from digitgen sample")->required();
+  classify->add_option("--input-labels", cls_labels, "IDX labels to compare the predictions with");
+  classify->add_option("--out", report_out, "also write the report as JSON to this file");
+
   // ---- models ----
   auto* models = app.add_subcommand("models", "list the registered model kinds and their defaults");
 
@@ -231,6 +242,29 @@ int main(int argc, char** argv) {
       const std::string png = out.empty() ? (fs::path(run_dir) / "loss.png").string() : out;
       plot_metrics((fs::path(run_dir) / "metrics.jsonl").string(), headline, png);
       std::printf("wrote %s\n", png.c_str());
+    } else if (*classify) {
+      std::string why;
+      Context ctx(choose_device(device, &why), sync_debug);
+      if (ckpt.empty()) ckpt = std::string(DIGITGEN_SOURCE_DIR) + "/models/weights/evaluator.safetensors";
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      DG_REQUIRE(lm.model->can_classify(), lm.path, ": model kind '", lm.meta.kind, "' is not a classifier");
+      const ClassReport r = judge_idx_file(ctx, *lm.model, cls_input, cls_labels);
+      std::printf("%lld digits judged by %s\nclass histogram:", (long long)r.count, lm.path.c_str());
+      for (int c = 0; c < 10; ++c) std::printf(" %d:%lld", c, (long long)r.histogram[size_t(c)]);
+      std::printf("\nentropy %.4f nats (uniform: 2.3026), smallest class share %.4f\n", r.entropy, r.min_share);
+      if (r.has_labels) {
+        std::printf("agreement with labels %.4f; per digit:", r.agreement());
+        for (int c = 0; c < 10; ++c)
+          if (r.label_count[size_t(c)])
+            std::printf(" %d:%.3f", c, double(r.label_agree[size_t(c)]) / double(r.label_count[size_t(c)]));
+        std::printf("\n");
+      }
+      if (!report_out.empty()) {
+        std::ofstream o(report_out);
+        DG_REQUIRE(o, report_out, ": cannot open for writing");
+        o << r.to_json().dump(2) << "\n";
+        DG_REQUIRE(o, report_out, ": write failed");
+      }
     } else if (*models) {
       for (const ModelKind& k : model_registry())
         std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
