@@ -1,11 +1,16 @@
-// The variational autoencoder: encoder to (mu, logvar), reparameterization with Philox noise, Bernoulli decoder
-// (BCE with logits), KL against N(0, I) with a weight and an optional linear warm-up.
+// The variational autoencoder, unconditional (`vae`) or conditioned on the digit label (`cvae`): encoder to
+// (mu, logvar), reparameterization with Philox noise, Bernoulli decoder (BCE with logits), KL against N(0, I) with a
+// weight and an optional linear warm-up. The conditional kind joins a one-hot label to the input of every fully
+// connected layer of encoder and decoder; the label then carries the class, so the latent is free to carry the
+// style: sampling with a chosen label draws that digit, and encoding with one label then decoding with another
+// redraws a writer's digit as another.
 #include <cmath>
 
 #include "kernels/activation.h"
 #include "kernels/binarize.h"
 #include "kernels/gather.h"
 #include "kernels/loss.h"
+#include "kernels/one_hot.h"
 #include "kernels/reparam.h"
 #include "models/model.h"
 #include "models/nets.h"
@@ -15,30 +20,46 @@
 namespace dg {
 namespace {
 
-constexpr uint64_t kEvalSeed = 0x5EED5EEDull;      // reparameterization noise for test metrics
-constexpr uint64_t kBinarizeTestSeed = 20241129ull;  // the fixed binarization of the test set
+constexpr int kClasses = 10;
+constexpr uint64_t kEvalSeed = 0x5EED5EEDull;        // reparameterization noise for test metrics (as the VAE)
+constexpr uint64_t kBinarizeTestSeed = 20241129ull;  // the fixed binarization of the test set (as the VAE)
+
+// One-hot rows [n, 10] for host labels, each checked to be a digit (the device op cannot report a bad one).
+Tensor one_hot_from_host(Context& ctx, const int32_t* labels, int n) {
+  for (int i = 0; i < n; ++i)
+    DG_REQUIRE(labels[i] >= 0 && labels[i] < kClasses, "label ", labels[i], " at position ", i,
+               ": expected a digit 0..9");
+  Tensor ids = Tensor::empty(ctx, {n}, DType::I32);
+  copy_to_device(ctx, ids.raw(), labels, size_t(n) * sizeof(int32_t));
+  Tensor y = Tensor::empty(ctx, {n, kClasses});
+  one_hot(ctx, ids.as<int32_t>(), y.f32(), n, kClasses);
+  return y;
+}
 
 class Vae : public Model {
  public:
-  Vae(Context& ctx, const nlohmann::json& c, uint64_t seed) : config_(c) {
+  Vae(Context& ctx, const nlohmann::json& c, uint64_t seed, bool conditional)
+      : config_(c), conditional_(conditional), name_(conditional ? "cvae" : "vae") {
     spec_ = net_spec_from_config(c);
+    spec_.extra_inputs = conditional ? kClasses : 0;
     latent_ = c.at("latent").get<int>();
     kl_weight_ = c.at("kl_weight").get<float>();
     kl_warmup_ = c.at("kl_warmup").get<float>();
     binarize_ = c.at("binarize").get<bool>();
     DG_REQUIRE(latent_ > 0, "--latent: expected a positive size, got ", latent_);
-    const int feat = build_encoder(encoder_, ps_, "vae/encoder", spec_);
-    mu_head_ = std::make_unique<Linear>(ps_, "vae/encoder.mu", feat, latent_);
-    logvar_head_ = std::make_unique<Linear>(ps_, "vae/encoder.logvar", feat, latent_);
-    build_decoder(decoder_, ps_, "vae/decoder", spec_, latent_);
+    const int feat = build_encoder(encoder_, ps_, name_ + "/encoder", spec_, &enc_cond_);
+    mu_head_ = std::make_unique<Linear>(ps_, name_ + "/encoder.mu", feat, latent_);
+    logvar_head_ = std::make_unique<Linear>(ps_, name_ + "/encoder.logvar", feat, latent_);
+    build_decoder(decoder_, ps_, name_ + "/decoder", spec_, latent_, &dec_cond_);
     ps_.finalize(ctx, seed);
   }
 
-  std::string kind() const override { return "vae"; }
+  std::string kind() const override { return name_; }
   nlohmann::json config() const override { return config_; }
   std::vector<std::pair<std::string, ParamStore*>> param_stores() override { return {{"", &ps_}}; }
   std::string headline_metric() const override { return "nelbo"; }
   bool can_generate() const override { return true; }
+  bool conditional() const override { return conditional_; }
 
   Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) override {
     const int B = batch.size();
@@ -49,9 +70,10 @@ class Vae : public Model {
       binarize(ctx, x.f32(), xb.f32(), x.numel(), si.seed, 0, si.step);
       x = xb;
     }
+    const Tensor y = label_input(ctx, batch);
     ps_.zero_grad(ctx);
-    Tensor mu, logvar, eps, z;
-    Tensor logits = forward(ctx, x, si, si.seed, 0, si.step, &mu, &logvar, &eps, &z);
+    Tensor mu, logvar, eps;
+    Tensor logits = forward(ctx, x, y, si, si.seed, 0, si.step, &mu, &logvar, &eps);
 
     Tensor losses = Tensor::empty(ctx, {3});
     Tensor dlogits = Tensor::empty(ctx, logits.shape());
@@ -76,40 +98,61 @@ class Vae : public Model {
     return {{"loss", l[0] + l[1]}, {"bce", l[0]}, {"kl", l[2]}, {"kl_weight", w}};
   }
 
+  // Test metrics (the conditional kind conditions each image on its true label): negative ELBO on the continuous
+  // targets and on a fixed binarization of the test set, reconstruction MSE.
   Metrics eval_batch(Context& ctx, const Batch& batch, int64_t first_index) override {
     const int B = batch.size();
     const int64_t P = 28 * 28;
     StepInfo si;  // inference
+    const Tensor y = label_input(ctx, batch);
     Tensor losses = Tensor::empty(ctx, {5});
     float* l = losses.f32();
-    // Continuous targets.
-    Tensor mu, logvar, eps, z;
-    Tensor logits = forward(ctx, batch.images, si, kEvalSeed, uint64_t(first_index) * latent_, 0, &mu, &logvar, &eps, &z);
+    Tensor mu, logvar, eps;
+    const uint64_t base = uint64_t(first_index) * latent_;
+    Tensor logits = forward(ctx, batch.images, y, si, kEvalSeed, base, 0, &mu, &logvar, &eps);
     bce_logits_loss(ctx, logits.f32(), batch.images.f32(), l + 0, nullptr, B * P, 1.0f);
     gaussian_kl_loss(ctx, mu.f32(), logvar.f32(), l + 1, nullptr, nullptr, int64_t(B) * latent_, 1.0f, Grad::Overwrite);
     Tensor recon = Tensor::empty(ctx, logits.shape());
     activation_forward(ctx, Activation::Sigmoid, 0.0f, logits.f32(), recon.f32(), logits.numel());
     mse_loss(ctx, recon.f32(), batch.images.f32(), l + 2, nullptr, B * P, 1.0f / float(P));
-    // A fixed binarization of the test set (comparable with the binarized-MNIST literature).
     Tensor xb = Tensor::empty(ctx, batch.images.shape());
     binarize(ctx, batch.images.f32(), xb.f32(), xb.numel(), kBinarizeTestSeed, uint64_t(first_index) * P, 0);
-    Tensor logits_b = forward(ctx, xb, si, kEvalSeed, uint64_t(first_index) * latent_, 0, &mu, &logvar, &eps, &z);
+    Tensor logits_b = forward(ctx, xb, y, si, kEvalSeed, base, 0, &mu, &logvar, &eps);
     bce_logits_loss(ctx, logits_b.f32(), xb.f32(), l + 3, nullptr, B * P, 1.0f);
     gaussian_kl_loss(ctx, mu.f32(), logvar.f32(), l + 4, nullptr, nullptr, int64_t(B) * latent_, 1.0f, Grad::Overwrite);
     const std::vector<float> h = losses.to_host(ctx);
     return {{"nelbo", h[0] + h[1]}, {"bce", h[0]}, {"kl", h[1]}, {"mse", h[2]}, {"nelbo_binarized", h[3] + h[4]}};
   }
 
-  Tensor generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t*) override {
+  // Sample i's latent comes from (seed, first + i) alone; a conditional model's label from `labels`, else
+  // (first + i) % 10, so the same seed and index with another label is the same style as another digit.
+  Tensor generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t* labels) override {
     std::vector<float> zh(size_t(n) * latent_);
     for (int i = 0; i < n; ++i)
       for (int j = 0; j < latent_; ++j)
         zh[size_t(i) * latent_ + j] = philox_normal(seed, kPurposeSampleLatent, uint64_t(first + i) * latent_ + j, 0);
     Tensor z = Tensor::from_host(ctx, {n, latent_}, zh.data());
-    Tensor logits = decoder_.forward(ctx, z, StepInfo{});
-    Tensor img = Tensor::empty(ctx, logits.shape());
-    activation_forward(ctx, Activation::Sigmoid, 0.0f, logits.f32(), img.f32(), img.numel());
-    return img;
+    if (!conditional_) return decode_images(ctx, z, Tensor());
+    std::vector<int32_t> cycle;
+    if (!labels) {
+      cycle.resize(size_t(n));
+      for (int i = 0; i < n; ++i) cycle[size_t(i)] = int32_t((first + i) % kClasses);
+      labels = cycle.data();
+    }
+    const Tensor y = one_hot_from_host(ctx, labels, n);
+    return decode_images(ctx, z, y);
+  }
+
+  Tensor restyle(Context& ctx, const Tensor& images, const int32_t* from_labels, const int32_t* to_labels) override {
+    if (!conditional_) return Model::restyle(ctx, images, from_labels, to_labels);  // the error naming the kind
+    DG_REQUIRE(images.rank() == 4 && images.dim(1) == 1 && images.dim(2) == 28 && images.dim(3) == 28,
+               "restyle: expected images [B, 1, 28, 28], got ", shape_str(images.shape()));
+    const int B = int(images.dim(0));
+    const StepInfo si;  // inference
+    enc_cond_.set(one_hot_from_host(ctx, from_labels, B));
+    const Tensor h = encoder_.forward(ctx, images, si);
+    const Tensor mu = mu_head_->forward(ctx, h, si);
+    return decode_images(ctx, mu, one_hot_from_host(ctx, to_labels, B));
   }
 
  private:
@@ -118,25 +161,50 @@ class Vae : public Model {
     return kl_weight_ * float(std::min(1.0, epoch_frac / double(kl_warmup_)));
   }
 
-  Tensor forward(Context& ctx, const Tensor& x, const StepInfo& si, uint64_t seed, uint64_t index_base, uint32_t step,
-                 Tensor* mu, Tensor* logvar, Tensor* eps, Tensor* z) {
+  // The one-hot labels [B, 10] of a batch for the conditional kind; nothing for the unconditional one.
+  Tensor label_input(Context& ctx, const Batch& batch) const {
+    if (!conditional_) return Tensor();
+    const int B = batch.size();
+    DG_REQUIRE(batch.labels.defined() && batch.labels.dtype() == DType::I32 && batch.labels.numel() == B,
+               "cvae: the batch needs int32 labels [", B, "]");
+    Tensor y = Tensor::empty(ctx, {B, kClasses});
+    one_hot(ctx, batch.labels.as<int32_t>(), y.f32(), B, kClasses);
+    return y;
+  }
+
+  // Images in [0, 1] decoded from latents z [B, Z] with one-hot labels y [B, 10].
+  Tensor decode_images(Context& ctx, const Tensor& z, const Tensor& y) {
+    dec_cond_.set(y);
+    Tensor logits = decoder_.forward(ctx, z, StepInfo{});
+    Tensor img = Tensor::empty(ctx, logits.shape());
+    activation_forward(ctx, Activation::Sigmoid, 0.0f, logits.f32(), img.f32(), img.numel());
+    return img;
+  }
+
+  Tensor forward(Context& ctx, const Tensor& x, const Tensor& y, const StepInfo& si, uint64_t seed, uint64_t index_base,
+                 uint32_t step, Tensor* mu, Tensor* logvar, Tensor* eps) {
     const int B = int(x.dim(0));
+    enc_cond_.set(y);
+    dec_cond_.set(y);
     Tensor h = encoder_.forward(ctx, x, si);
     *mu = mu_head_->forward(ctx, h, si);
     *logvar = logvar_head_->forward(ctx, h, si);
     *eps = Tensor::empty(ctx, {B, latent_});
-    *z = Tensor::empty(ctx, {B, latent_});
-    reparam_forward(ctx, mu->f32(), logvar->f32(), eps->f32(), z->f32(), int64_t(B) * latent_, seed, index_base, step);
-    return decoder_.forward(ctx, *z, si);
+    Tensor z = Tensor::empty(ctx, {B, latent_});
+    reparam_forward(ctx, mu->f32(), logvar->f32(), eps->f32(), z.f32(), int64_t(B) * latent_, seed, index_base, step);
+    return decoder_.forward(ctx, z, si);
   }
 
   nlohmann::json config_;
+  bool conditional_;
+  std::string name_;  // the kind, also the prefix of every parameter name
   NetSpec spec_;
   int latent_ = 0;
   float kl_weight_ = 1.0f, kl_warmup_ = 0.0f;
   bool binarize_ = false;
   ParamStore ps_;
   Sequential encoder_, decoder_;
+  Conditioning enc_cond_, dec_cond_;  // where the one-hot label joins the encoder's and the decoder's layers
   std::unique_ptr<Linear> mu_head_, logvar_head_;
 };
 
@@ -150,7 +218,24 @@ ModelKind vae_kind() {
                 {"kl_weight", 1.0},  {"kl_warmup", 0.0},    {"binarize", false}};
   k.train = TrainDefaults{60, 128, 1e-3f, true};
   k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
-    return std::make_unique<Vae>(ctx, c, seed);
+    return std::make_unique<Vae>(ctx, c, seed, false);
+  };
+  return k;
+}
+
+ModelKind cvae_kind() {
+  ModelKind k;
+  k.name = "cvae";
+  k.summary = "conditional VAE: encoder and decoder given the digit label (sample --label, restyle)";
+  // The VAE's settings, but KL weight 2: a latent that pays more per nat leaves the class to the label. After 5
+  // epochs on MNIST (CPU), weight 2 vs 1: test nelbo 114.8 vs 108.3 nats, but restyled digits read as the target
+  // label 0.96 vs 0.65 of the time (a stand-in evaluator), and --label all rows show one digit each instead of
+  // some columns keeping their own class. --kl-weight 1 trains the plain ELBO.
+  k.defaults = {{"arch", "mlp"}, {"hidden", "512,256"}, {"channels", "32,64"}, {"latent", 32},
+                {"kl_weight", 2.0},  {"kl_warmup", 0.0},    {"binarize", false}};
+  k.train = TrainDefaults{60, 128, 1e-3f, true};
+  k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
+    return std::make_unique<Vae>(ctx, c, seed, true);
   };
   return k;
 }
