@@ -34,6 +34,10 @@ class Autoencoder : public Model {
   std::vector<std::pair<std::string, ParamStore*>> param_stores() override { return {{"", &ps_}}; }
   std::string headline_metric() const override { return "mse"; }
   bool can_generate() const override { return true; }
+  bool can_encode() const override { return true; }
+  Tensor encode(Context& ctx, const Tensor& images, const Tensor&) override {
+    return encoder_.forward(ctx, images, StepInfo{});
+  }
 
   Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) override {
     const int B = batch.size();

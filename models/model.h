@@ -62,6 +62,10 @@ class Model {
   // encoding (the posterior mean) with `to_labels` (host, B entries): each input's style as another digit.
   // Returns images [B, 1, 28, 28] in [0, 1]; deterministic.
   virtual Tensor restyle(Context& ctx, const Tensor& images, const int32_t* from_labels, const int32_t* to_labels);
+  // Models with a latent space: the encoding (the posterior mean for variational kinds) [B, Z] of images
+  // [B, 1, 28, 28]; `labels` (device int32 [B]) is used by conditional kinds.
+  virtual bool can_encode() const { return false; }
+  virtual Tensor encode(Context& ctx, const Tensor& images, const Tensor& labels);
   // Classifiers: logits [B, 10] for images [B, 1, 28, 28].
   virtual bool can_classify() const { return false; }
   virtual Tensor classify(Context& ctx, const Tensor& images);

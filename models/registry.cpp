@@ -20,6 +20,10 @@ Tensor Model::restyle(Context&, const Tensor&, const int32_t*, const int32_t*) {
   fail("model kind '", kind(), "' is not conditional on a label, so it cannot restyle digits");
 }
 
+Tensor Model::encode(Context&, const Tensor&, const Tensor&) {
+  fail("model kind '", kind(), "' has no latent space to encode into");
+}
+
 Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "' is not a classifier"); }
 
 const std::vector<ModelKind>& model_registry() {

@@ -60,6 +60,17 @@ class Vae : public Model {
   std::string headline_metric() const override { return "nelbo"; }
   bool can_generate() const override { return true; }
   bool conditional() const override { return conditional_; }
+  bool can_encode() const override { return true; }
+  Tensor encode(Context& ctx, const Tensor& images, const Tensor& labels) override {
+    if (conditional_) {
+      const int B = int(images.dim(0));
+      DG_REQUIRE(labels.defined() && labels.numel() == B, "cvae: encoding needs int32 labels [", B, "]");
+      Tensor y = Tensor::empty(ctx, {B, kClasses});
+      one_hot(ctx, labels.as<int32_t>(), y.f32(), B, kClasses);
+      enc_cond_.set(y);
+    }
+    return mu_head_->forward(ctx, encoder_.forward(ctx, images, StepInfo{}), StepInfo{});
+  }
 
   Metrics train_step(Context& ctx, const Batch& batch, const StepInfo& si, const OptimConfig& opt) override {
     const int B = batch.size();

@@ -10,6 +10,7 @@
 
 #include "models/checkpoint.h"
 #include "models/judge.h"
+#include "models/latent_map.h"
 #include "models/sampling.h"
 #include "models/trainer.h"
 #include "runtime/error.h"
@@ -158,6 +159,16 @@ int main(int argc, char** argv) {
   classify->add_option("--input-labels", cls_labels, "IDX labels to compare the predictions with");
   classify->add_option("--out", report_out, "also write the report as JSON to this file");
 
+  // ---- latent-map ----
+  int64_t map_n = 5000;
+  std::string data_dir;
+  auto* latent_map = app.add_subcommand("latent-map", "scatter plot of a model's latent space over test digits (PNG)");
+  add_common(latent_map);
+  latent_map->add_option("--checkpoint", ckpt, "checkpoint file or run folder (ae, vae, cvae)")->required();
+  latent_map->add_option("--n", map_n, "test digits to encode");
+  latent_map->add_option("--data", data_dir, "MNIST folder (IDX files, plain or .gz)");
+  latent_map->add_option("--out", out, "PNG file")->required();
+
   // ---- models ----
   auto* models = app.add_subcommand("models", "list the registered model kinds and their defaults");
 
@@ -265,6 +276,16 @@ int main(int argc, char** argv) {
         o << r.to_json().dump(2) << "\n";
         DG_REQUIRE(o, report_out, ": write failed");
       }
+    } else if (*latent_map) {
+      std::string why;
+      Context ctx(choose_device(device, &why), sync_debug);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      const MnistSplit split = load_mnist_split(data_dir.empty() ? default_data_dir() : data_dir, false);
+      DeviceDataset test(ctx, split);
+      const LatentMap m = map_latent_space(ctx, *lm.model, test, map_n);
+      plot_latent_map(m, lm.meta.kind + " (" + fs::path(lm.path).filename().string() + ")", out);
+      std::printf("wrote %s: %zu test digits, %d-d latent, %.0f%% of its variance on the plotted axes\n", out.c_str(),
+                  m.labels.size(), m.latent, 100.0 * m.explained);
     } else if (*models) {
       for (const ModelKind& k : model_registry())
         std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
