@@ -1,15 +1,13 @@
 // Latent-space maps (see latent_map.h).
 #include "models/latent_map.h"
 
-#include <unistd.h>
-
 #include <Eigen/Dense>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "runtime/error.h"
+#include "runtime/plot.h"
 
 namespace fs = std::filesystem;
 
@@ -62,26 +60,20 @@ LatentMap map_latent_space(Context& ctx, Model& model, DeviceDataset& data, int6
 }
 
 void plot_latent_map(const LatentMap& map, const std::string& title, const std::string& png_path) {
-  const std::string base = fs::temp_directory_path().string() + "/digitgen-latent-" + std::to_string(getpid());
-  const std::string data = base + ".dat", script = base + ".gp";
-  const std::string tmp_png = png_path + ".tmp-" + std::to_string(getpid()) + ".png";
-  {
-    std::ofstream out(data);
-    DG_REQUIRE(out, data, ": cannot write the plot data");
-    // One gnuplot data block per digit (separated by two blank lines), so each gets its own colour and key entry.
-    for (int d = 0; d < 10; ++d) {
-      for (size_t i = 0; i < map.labels.size(); ++i)
-        if (map.labels[i] == d) out << map.xy[i * 2] << ' ' << map.xy[i * 2 + 1] << '\n';
-      out << "\n\n";
-    }
+  // One gnuplot data block per digit (separated by two blank lines), so each gets its own colour and key entry.
+  std::ostringstream text;
+  for (int d = 0; d < 10; ++d) {
+    for (size_t i = 0; i < map.labels.size(); ++i)
+      if (map.labels[i] == d) text << map.xy[i * 2] << ' ' << map.xy[i * 2 + 1] << '\n';
+    text << "\n\n";
   }
-  {
-    std::ofstream gp(script);
-    char sub[128];
-    std::snprintf(sub, sizeof sub, "%d-d latent, %s (%.0f%% of the variance)", map.latent,
-                  map.latent <= 2 ? "as is" : "first two principal axes", 100.0 * map.explained);
+  char sub[128];
+  std::snprintf(sub, sizeof sub, "%d-d latent, %s (%.0f%% of the variance)", map.latent,
+                map.latent <= 2 ? "as is" : "first two principal axes", 100.0 * map.explained);
+  draw_with_gnuplot(text.str(), [&](const std::string& data, const std::string& png) {
+    std::ostringstream gp;
     gp << "set terminal pngcairo size 800,700 noenhanced\n"
-       << "set output '" << tmp_png << "'\n"
+       << "set output '" << png << "'\n"
        << "set title \"" << title << "\\n" << sub << "\"\n"
        << "set key outside right\nset grid\n"
        // Ten distinct colours (gnuplot's default cycle repeats after eight).
@@ -89,15 +81,8 @@ void plot_latent_map(const LatentMap& map, const std::string& title, const std::
           "'#bcbd22', '#17becf']\n"
        << "plot for [d=0:9] '" << data << "' index d using 1:2 with points pt 7 ps 0.4 lc rgb C[d+1] "
           "title sprintf('%d', d)\n";
-  }
-  const int rc = std::system(("gnuplot '" + script + "' 2>/dev/null").c_str());
-  std::remove(data.c_str());
-  std::remove(script.c_str());
-  if (rc != 0 || !fs::exists(tmp_png)) {
-    std::remove(tmp_png.c_str());
-    fail("gnuplot failed to draw ", png_path, " (is gnuplot-nox installed? tools/bootstrap.sh installs it)");
-  }
-  fs::rename(tmp_png, png_path);
+    return gp.str();
+  }, png_path);
 }
 
 }  // namespace dg

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "runtime/error.h"
@@ -46,41 +47,50 @@ void plot_metrics(const std::string& metrics_jsonl, const std::string& headline,
   }
   DG_REQUIRE(!rows.empty(), metrics_jsonl, ": no metrics to plot");
 
-  const std::string tmp_dir = fs::temp_directory_path().string();
-  const std::string data = tmp_dir + "/digitgen-plot-" + std::to_string(getpid()) + ".dat";
-  const std::string tmp_png = png_path + ".tmp-" + std::to_string(getpid()) + ".png";
-  {
-    std::ofstream out(data);
-    DG_REQUIRE(out, data, ": cannot write the plot data");
-    for (const Row& r : rows) {
-      out << r.step;
-      for (double v : r.v) out << ' ' << (std::isnan(v) ? std::string("NaN") : std::to_string(v));
-      out << '\n';
-    }
+  std::ostringstream text;
+  for (const Row& r : rows) {
+    text << r.step;
+    for (double v : r.v) text << ' ' << (std::isnan(v) ? std::string("NaN") : std::to_string(v));
+    text << '\n';
   }
-  const std::string script = tmp_dir + "/digitgen-plot-" + std::to_string(getpid()) + ".gp";
-  {
-    std::ofstream gp(script);
-    gp << "set terminal pngcairo size 900,700 noenhanced\n"
-       << "set output '" << tmp_png << "'\n"
-       << "set datafile missing 'NaN'\n"
-       << "set xlabel 'step'\nset grid\nset key outside right\n"
-       << "set title '" << fs::path(metrics_jsonl).parent_path().filename().string() << "'\n";
+  const std::string title = fs::path(metrics_jsonl).parent_path().filename().string();
+  draw_with_gnuplot(text.str(), [&](const std::string& data, const std::string& png) {
     // Two panels sharing the step axis: the training loss (and a test loss where the kind reports one), then the
     // kind's headline metric, which is what a run is judged by.
-    gp << "set multiplot layout 2,1\n"
-       << "set ylabel 'loss'\n"
+    std::ostringstream gp;
+    gp << "set terminal pngcairo size 900,700 noenhanced\n"
+       << "set output '" << png << "'\n"
+       << "set datafile missing 'NaN'\n"
+       << "set xlabel 'step'\nset grid\nset key outside right\n"
+       << "set multiplot layout 2,1\n"
+       << "set title '" << title << "'\nset ylabel 'loss'\n"
        << "plot '" << data << "' using 1:2 with lines title 'train loss', '" << data
        << "' using 1:4 with linespoints title 'test loss'\n"
        << "unset title\nset ylabel '" << headline << "'\n"
        << "plot '" << data << "' using 1:3 with lines title 'train " << headline << "', '" << data
        << "' using 1:5 with linespoints title 'test " << headline << "'\n"
-       << "unset multiplot";
-    gp << "\n";
+       << "unset multiplot\n";
+    return gp.str();
+  }, png_path);
+}
+
+void draw_with_gnuplot(const std::string& data,
+                       const std::function<std::string(const std::string& data_path, const std::string& png_path)>& script,
+                       const std::string& png_path) {
+  const std::string base = fs::temp_directory_path().string() + "/digitgen-plot-" + std::to_string(getpid());
+  const std::string data_path = base + ".dat", script_path = base + ".gp";
+  const std::string tmp_png = png_path + ".tmp-" + std::to_string(getpid()) + ".png";
+  {
+    std::ofstream out(data_path);
+    out << data;
+    DG_REQUIRE(out, data_path, ": cannot write the plot data");
+    std::ofstream gp(script_path);
+    gp << script(data_path, tmp_png);
+    DG_REQUIRE(gp, script_path, ": cannot write the gnuplot script");
   }
-  const int rc = std::system(("gnuplot '" + script + "' 2>/dev/null").c_str());
-  std::remove(data.c_str());
-  std::remove(script.c_str());
+  const int rc = std::system(("gnuplot '" + script_path + "' 2>/dev/null").c_str());
+  std::remove(data_path.c_str());
+  std::remove(script_path.c_str());
   if (rc != 0 || !fs::exists(tmp_png)) {
     std::remove(tmp_png.c_str());
     fail("gnuplot failed to draw ", png_path, " (is gnuplot-nox installed? tools/bootstrap.sh installs it)");
