@@ -1,5 +1,5 @@
 // digitgen_bench: training and sampling throughput of every registered model kind on real MNIST, with the
-// machine's sgemm rate and (on the CPU) the PyTorch peer of each kind that has one (profiling/peers/, see kPeers)
+// machine's sgemm rate and (on the CPU) the PyTorch peer of each kind that has one (profiling/peers/, see peer_table())
 // run in the same process tree for context.
 // Prints one table; a kind that throws becomes an error row, never a crash. Not a test: nothing here asserts times.
 #include <cblas.h>
