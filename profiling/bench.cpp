@@ -1,5 +1,6 @@
 // digitgen_bench: training and sampling throughput of every registered model kind on real MNIST, with the
-// machine's sgemm rate and (on the CPU) the PyTorch peer of the MLP VAE run in the same process tree for context.
+// machine's sgemm rate and (on the CPU) the PyTorch peer of each kind that has one (profiling/peers/, see peer_table())
+// run in the same process tree for context.
 // Prints one table; a kind that throws becomes an error row, never a crash. Not a test: nothing here asserts times.
 #include <cblas.h>
 
@@ -105,7 +106,8 @@ double sgemm_gflops(Context& ctx, int n, double seconds) {
 }
 
 // Multiply-adds of the dense layers, as 2*sum(in*out) FLOPs for a forward pass; only meaningful for MLPs (conv
-// layers reuse weights across positions), so it is reported only for kinds configured with arch "mlp".
+// layers reuse weights across positions), so it is reported only for kinds configured with arch "mlp". Other kinds
+// take the count their PyTorch peer makes of the same architecture, when they have one.
 double mlp_forward_flops(Model& m) {
   double w = 0;
   for (auto& [prefix, ps] : m.param_stores())
@@ -114,19 +116,66 @@ double mlp_forward_flops(Model& m) {
   return 2.0 * w;
 }
 
+// The PyTorch peers, by model kind. Each script takes --data --batch --seconds --warmup --threads (peer_common.py)
+// plus the kind's architecture settings named in `settings`: a setting the kind's config has is passed as
+// --name-with-hyphens VALUE (lists as "a,b"; booleans as a bare flag when true), one it lacks keeps the peer's
+// default, which mirrors the kind's. `mlp_only`: the peer builds the MLP arch only, so it is skipped for arch conv.
+struct PeerSpec {
+  const char* kind;
+  const char* script;  // under --peer-dir
+  std::vector<std::string> settings;
+  bool mlp_only;
+};
+
+const std::vector<PeerSpec>& peer_table() {
+  static const std::vector<PeerSpec> peers = {
+      {"vae", "vae_torch.py", {"hidden", "latent"}, true},
+      {"cvae", "cvae_torch.py", {"hidden", "latent", "kl_weight"}, true},
+      {"gan", "gan_torch.py", {"latent", "channels", "conditional"}, false},
+  };
+  return peers;
+}
+
+// The peer for a kind configured as `cfg`, or null (none, or none for this arch).
+const PeerSpec* find_peer(const std::string& kind, const nlohmann::json& cfg) {
+  for (const PeerSpec& p : peer_table())
+    if (p.kind == kind) return p.mlp_only && cfg.value("arch", "mlp") != "mlp" ? nullptr : &p;
+  return nullptr;
+}
+
+// The peer's arguments for the kind's settings, e.g. " --hidden 512,256 --latent 32 --kl-weight 2".
+std::string peer_settings(const PeerSpec& p, const nlohmann::json& cfg) {
+  std::ostringstream out;
+  for (const std::string& key : p.settings) {
+    if (!cfg.contains(key)) continue;
+    std::string flag = key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const nlohmann::json& v = cfg[key];
+    if (v.is_boolean()) {
+      if (v.get<bool>()) out << " --" << flag;
+    } else if (v.is_string() || v.is_array() || v.is_number_integer()) {
+      out << " --" << flag << " '" << hidden_str(v) << "'";
+    } else {
+      out << " --" << flag << " " << v.dump();
+    }
+  }
+  return out.str();
+}
+
 struct PeerResult {
   bool ok = false;
   double images_per_s = 0;
+  double train_flops = 0;  // per image, as the peer counted them (0 if it did not)
   std::string note;  // error, or threads/blas the peer reported
 };
 
-// The PyTorch peer: one subprocess, its last JSON line parsed. stderr passes through (torch warnings stay visible).
+// A PyTorch peer: one subprocess, its last JSON line parsed. stderr passes through (torch warnings stay visible).
 PeerResult run_peer(const std::string& python, const std::string& script, const std::string& data,
-                    const std::string& hidden, int latent, int batch, double seconds, int threads) {
+                    const std::string& settings, int batch, double seconds, int warmup, int threads) {
   PeerResult r;
   std::ostringstream cmd;
-  cmd << "'" << python << "' '" << script << "' --data '" << data << "' --hidden " << hidden << " --latent " << latent
-      << " --batch " << batch << " --seconds " << seconds << " --threads " << threads;
+  cmd << "'" << python << "' '" << script << "' --data '" << data << "'" << settings << " --batch " << batch
+      << " --seconds " << seconds << " --warmup " << warmup << " --threads " << threads;
   std::FILE* p = popen(cmd.str().c_str(), "r");
   if (!p) {
     r.note = "cannot start " + python;
@@ -146,6 +195,7 @@ PeerResult run_peer(const std::string& python, const std::string& script, const 
   try {
     const auto j = nlohmann::json::parse(last_json);
     r.images_per_s = j.at("images_per_s").get<double>();
+    r.train_flops = j.value("train_flops_per_image", 0.0);
     r.ok = true;
     std::ostringstream n;
     n << "torch " << j.value("torch", "?") << ", " << j.value("threads", 0) << " intra-op threads, BLAS "
@@ -162,7 +212,7 @@ struct Case {
   std::string label;  // what the table shows
   const ModelKind* kind;
   nlohmann::json overrides;
-  bool peer;  // compare with the PyTorch VAE peer
+  const PeerSpec* peer;  // the PyTorch peer to compare with, or null
 };
 
 struct Row {
@@ -180,7 +230,7 @@ struct Row {
 int main(int argc, char** argv) {
   CLI::App app{"digitgen_bench: train/sample throughput of the registered model kinds on MNIST"};
   std::string models_flag, batches_flag = "128,1024", device_flag = "auto", data_dir, hidden;
-  std::string python = "/usr/bin/python3", peer_script = std::string(DIGITGEN_SOURCE_DIR) + "/profiling/peers/vae_torch.py";
+  std::string python = "/usr/bin/python3", peer_dir = std::string(DIGITGEN_SOURCE_DIR) + "/profiling/peers";
   int latent = 0, warmup = 5, threads = 0;
   double seconds = 3.0, sample_seconds = 1.0;
   bool peer_on = false, peer_off = false;
@@ -197,10 +247,10 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "Philox seed");
   app.add_option("--threads", threads, "CPU BLAS threads for us and the peer (default: OpenBLAS's, i.e. all cores)")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--peer", peer_on, "run the PyTorch VAE peer (default on for the cpu device)");
+  app.add_flag("--peer", peer_on, "run the PyTorch peers of the kinds that have one (default on for the cpu device)");
   app.add_flag("--no-peer", peer_off, "do not run the PyTorch peer");
-  app.add_option("--python", python, "Python with torch for the peer");
-  app.add_option("--peer-script", peer_script, "the peer script");
+  app.add_option("--python", python, "Python with torch for the peers");
+  app.add_option("--peer-dir", peer_dir, "folder of the peer scripts (default <source>/profiling/peers)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -213,8 +263,8 @@ int main(int argc, char** argv) {
     std::printf("digitgen_bench: device %s\n", why.c_str());
     if (device == Device::CPU) std::printf("OpenBLAS: %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
 
-    // Which cases: every selected kind with its defaults and the overrides it has keys for; plus, when the
-    // peer runs, the classic 784-400-20 MLP VAE the peer mirrors (unless the overrides already make it so).
+    // Which cases: every selected kind with its defaults and the overrides it has keys for, each compared with its
+    // peer when the peers run and the kind has one.
     std::vector<Case> cases;
     std::vector<const ModelKind*> kinds;
     if (models_flag.empty())
@@ -225,12 +275,7 @@ int main(int argc, char** argv) {
       nlohmann::json o = nlohmann::json::object();
       if (!hidden.empty() && k->defaults.contains("hidden")) o["hidden"] = hidden;
       if (latent > 0 && k->defaults.contains("latent")) o["latent"] = latent;
-      const nlohmann::json c = merge_config(*k, o);
-      const bool classic = k->name == "vae" && c.value("arch", "") == "mlp" && hidden_str(c["hidden"]) == "400" &&
-                           c["latent"] == 20;
-      cases.push_back({k->name, k, o, peer && classic});
-      if (peer && k->name == "vae" && !classic)
-        cases.push_back({"vae 400/20", k, {{"arch", "mlp"}, {"hidden", "400"}, {"latent", 20}}, true});
+      cases.push_back({k->name, k, o, peer ? find_peer(k->name, merge_config(*k, o)) : nullptr});
     }
 
     // Data: read once on the host, uploaded into each row's own context so pool peaks are per row.
@@ -303,8 +348,8 @@ int main(int argc, char** argv) {
         }
         if (cs.peer && row.error.empty()) {
           const nlohmann::json c = merge_config(*cs.kind, cs.overrides);
-          row.peer = run_peer(python, peer_script, data_dir, hidden_str(c["hidden"]), c["latent"].get<int>(), B, seconds,
-                              blas_threads);
+          row.peer = run_peer(python, peer_dir + "/" + cs.peer->script, data_dir, peer_settings(*cs.peer, c), B, seconds,
+                              warmup, blas_threads);
           row.peer_ran = true;
         }
         rows.push_back(row);
@@ -312,7 +357,8 @@ int main(int argc, char** argv) {
     }
 
     std::printf("\ndevice: %s\n", why.c_str());
-    std::printf("sgemm 1024^3: %.1f GFLOP/s; MLP training FLOPs/image = 3 x forward (2 x weights)\n", gflops);
+    std::printf("sgemm 1024^3: %.1f GFLOP/s; MLP training FLOPs/image = 3 x forward (2 x weights); '*': counted by\n"
+                "the kind's PyTorch peer on the same architecture (conv kinds)\n", gflops);
     std::printf("peak MiB: pool peak beyond the resident training set (%.1f MiB)\n\n", data_mib);
     std::printf("%-12s %6s %9s %10s %10s %9s %8s %9s %7s %10s %7s\n", "model", "batch", "ms/step", "train img/s",
                 "sample img/s", "peak MiB", "loss", "MFLOP/img", "%sgemm", "torch img/s", "ours/pt");
@@ -323,9 +369,10 @@ int main(int argc, char** argv) {
       }
       char sample[32] = "-", flops[32] = "-", frac[32] = "-", peer[32] = "-", ratio[32] = "-";
       if (r.sample_ips >= 0) std::snprintf(sample, sizeof sample, "%.0f", r.sample_ips);
-      if (r.fwd_flops > 0) {
-        const double train_flops = 3.0 * r.fwd_flops;
-        std::snprintf(flops, sizeof flops, "%.2f", train_flops / 1e6);
+      const bool from_peer = r.fwd_flops <= 0 && r.peer_ran && r.peer.ok && r.peer.train_flops > 0;
+      const double train_flops = r.fwd_flops > 0 ? 3.0 * r.fwd_flops : from_peer ? r.peer.train_flops : 0.0;
+      if (train_flops > 0) {
+        std::snprintf(flops, sizeof flops, "%.2f%s", train_flops / 1e6, from_peer ? "*" : "");
         std::snprintf(frac, sizeof frac, "%.0f%%", 100.0 * train_flops * r.train_ips / 1e9 / gflops);
       }
       if (r.peer_ran && r.peer.ok) {
@@ -337,8 +384,15 @@ int main(int argc, char** argv) {
       std::printf("%-12s %6d %9.2f %11.0f %12s %9.1f %8.4g %9s %7s %10s %7s\n", r.label.c_str(), r.batch, r.ms_per_step,
                   r.train_ips, sample, r.peak_mib, r.loss, flops, frac, peer, ratio);
     }
-    for (const Row& r : rows)
-      if (r.peer_ran) std::printf("peer (%s, batch %d): %s\n", r.label.c_str(), r.batch, r.peer.note.c_str());
+    for (const Row& r : rows) {
+      if (!r.peer_ran) continue;
+      std::printf("peer (%s, batch %d): %s\n", r.label.c_str(), r.batch, r.peer.note.c_str());
+      // Both counted: they must agree, else the peer is not the same architecture and the ratio means little.
+      if (r.peer.ok && r.fwd_flops > 0 && r.peer.train_flops > 0 &&
+          std::fabs(3.0 * r.fwd_flops - r.peer.train_flops) > 0.01 * r.peer.train_flops)
+        std::printf("  WARNING: FLOPs/image differ: ours %.3f M, peer %.3f M (not the same architecture?)\n",
+                    3.0 * r.fwd_flops / 1e6, r.peer.train_flops / 1e6);
+    }
     std::printf("pool (last row): %s\n", last_stats.to_string().c_str());
     int errors = 0;
     for (const Row& r : rows) errors += !r.error.empty();
