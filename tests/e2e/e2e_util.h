@@ -1,12 +1,16 @@
 // Shared helpers of the end-to-end tests: the MNIST folder from $DIGITGEN_DATA (missing data fails, with the
-// remedy, rather than skipping) and temporary run folders.
+// remedy, rather than skipping), temporary run folders, and quiet CPU training runs.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "models/trainer.h"
 
 namespace dg::e2e {
 
@@ -52,5 +56,19 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// Runs train_model quietly on the CPU and prints the wall time and final test metrics (bounds are judged on them).
+inline TrainResult run_training(TrainOptions o) {
+  o.device = "cpu";
+  o.quiet = true;
+  const auto t0 = std::chrono::steady_clock::now();
+  TrainResult r = train_model(o);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string m;
+  for (const auto& kv : r.final_test) m += " " + kv.first + "=" + std::to_string(kv.second);
+  std::printf("[ e2e      ] %s: %lld steps in %.1f s; test%s\n", o.resume ? "resume" : o.kind.c_str(),
+              (long long)r.steps, s, m.c_str());
+  return r;
+}
 
 }  // namespace dg::e2e

@@ -21,17 +21,6 @@ namespace fs = std::filesystem;
 namespace dg {
 namespace {
 
-TrainResult run_quiet(TrainOptions o) {
-  o.device = "cpu";
-  o.quiet = true;
-  const auto t0 = std::chrono::steady_clock::now();
-  TrainResult r = train_model(o);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::string m;
-  for (const auto& kv : r.final_test) m += " " + kv.first + "=" + std::to_string(kv.second);
-  std::printf("[ e2e      ] %s: %lld steps in %.1f s; test%s\n", o.kind.c_str(), (long long)r.steps, s, m.c_str());
-  return r;
-}
 
 // One short CVAE run with the kind's defaults, once per process, shared by the tests below (about 10 s).
 const TrainResult& trained_cvae(const std::string& data) {
@@ -47,7 +36,7 @@ const TrainResult& trained_cvae(const std::string& data) {
   o.epochs = 4;
   o.train_images = 20000;
   o.test_images = 5000;
-  result = run_quiet(o);
+  result = e2e::run_training(o);
   return result;
 }
 
@@ -73,7 +62,7 @@ std::string evaluator_path(const std::string& data) {
   o.test_images = 2000;
   o.lr = 3e-3f;
   std::printf("[ e2e      ] evaluator: %s is not committed; training a small stand-in classifier\n", committed.c_str());
-  const TrainResult r = run_quiet(o);
+  const TrainResult r = e2e::run_training(o);
   EXPECT_GT(metric(r.final_test, "accuracy"), 0.8) << "the stand-in evaluator is too weak to judge restyled digits";
   return path = r.run_dir;
 }

@@ -18,18 +18,7 @@ namespace fs = std::filesystem;
 namespace dg {
 namespace {
 
-// Runs train_model quietly on the CPU and reports the wall time (the bounds below are judged on it too).
-TrainResult run_training(TrainOptions o) {
-  o.device = "cpu";
-  o.quiet = true;
-  const auto t0 = std::chrono::steady_clock::now();
-  TrainResult r = train_model(o);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::string m;
-  for (const auto& kv : r.final_test) m += " " + kv.first + "=" + std::to_string(kv.second);
-  std::printf("[ e2e      ] %s: %lld steps in %.1f s; test%s\n", o.resume ? "resume" : o.kind.c_str(), (long long)r.steps, s, m.c_str());
-  return r;
-}
+using e2e::run_training;
 
 // One short run per kind, trained once per process and shared by the tests that need a trained model.
 struct SharedRun {
