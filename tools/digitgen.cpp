@@ -248,8 +248,9 @@ int main(int argc, char** argv) {
       std::printf("wrote %s\n", png.c_str());
     } else if (*models) {
       for (const ModelKind& k : model_registry())
-        std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
-                    k.summary.c_str(), k.defaults.dump().c_str(), k.train.epochs, k.train.batch, k.train.lr);
+        std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g, adam betas %g,%g\n",
+                    k.name.c_str(), k.summary.c_str(), k.defaults.dump().c_str(), k.train.epochs, k.train.batch,
+                    k.train.lr, k.train.beta1, k.train.beta2);
     } else if (*info) {
       Context ctx(Device::CPU);
       LoadedModel lm = load_checkpoint(ctx, ckpt);
