@@ -89,6 +89,10 @@ void bce_logits_loss(Context& ctx, const float* logits, const float* target, flo
   reduce_terms(ctx, "bce_logits_loss", n, BceLogitsTerm{logits, target, dlogits, scale}, scale, loss);
 }
 
+void hinge_loss(Context& ctx, const float* logits, float* loss, float* dlogits, int64_t n, float sign, float scale) {
+  reduce_terms(ctx, "hinge_loss", n, HingeTerm{logits, dlogits, sign, scale}, scale, loss);
+}
+
 void softmax_xent_loss(Context& ctx, const float* logits, const int32_t* labels, float* loss, float* dlogits,
                        float* correct, int B, int C, float scale) {
   if (B <= 0) {

@@ -1,5 +1,5 @@
 // Losses, each computing the summed loss and its gradient in one pass (the gradient of `scale * sum`):
-// MSE, binary cross-entropy with logits, softmax cross-entropy, Gaussian KL against N(0, I).
+// MSE, binary cross-entropy with logits, softmax cross-entropy, Gaussian KL against N(0, I), the GAN hinge loss.
 // `loss` is one float in device memory (overwritten); reductions are deterministic (no float atomics).
 #pragma once
 #include <cstdint>
@@ -29,5 +29,10 @@ DG_DECLARE_OP(gaussian_kl_loss,
               (Context & ctx, const float* mu, const float* logvar, float* loss, float* dmu, float* dlogvar, int64_t n,
                float scale, Grad mode),
               (mu, logvar, loss, dmu, dlogvar, n, scale, mode))
+
+// GAN hinge loss on discriminator logits: loss = scale * sum relu(1 - sign * x) with sign = +1 for real images and
+// -1 for generated ones; dx = -scale * sign where 1 - sign * x > 0, else 0 (overwritten; may be null).
+DG_DECLARE_OP(hinge_loss, (Context & ctx, const float* logits, float* loss, float* dlogits, int64_t n, float sign, float scale),
+              (logits, loss, dlogits, n, sign, scale))
 
 }  // namespace dg

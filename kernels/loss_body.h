@@ -44,4 +44,14 @@ struct GaussianKlTerm {
   }
 };
 
+// relu(1 - sign * x); the subgradient at the kink is 0.
+struct HingeTerm {
+  const float* logits; float* dlogits; float sign; float scale;
+  DG_HD float operator()(int64_t i) const {
+    const float m = 1.0f - sign * logits[i];
+    if (dlogits) dlogits[i] = m > 0.0f ? -scale * sign : 0.0f;
+    return m > 0.0f ? m : 0.0f;
+  }
+};
+
 }  // namespace dg

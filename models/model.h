@@ -83,6 +83,7 @@ struct TrainDefaults {
   int batch = 128;
   float lr = 1e-3f;
   bool cosine_lr = false;  // decay the learning rate to 0 along a half cosine over the run
+  float beta1 = 0.9f, beta2 = 0.999f;  // Adam betas when --adam-betas is not given (the GAN: 0.5, 0.999)
 };
 
 struct ModelKind {
@@ -104,6 +105,7 @@ ModelKind autoencoder_kind();
 ModelKind vae_kind();
 ModelKind cvae_kind();
 ModelKind classifier_kind();
+ModelKind gan_kind();
 
 // Helpers shared by the models: parse "512,256" style lists from config values.
 std::vector<int> int_list(const nlohmann::json& v, const std::string& key);

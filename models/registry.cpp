@@ -28,7 +28,7 @@ Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "
 
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
-                                                     cvae_kind()};
+                                                     cvae_kind(), gan_kind()};
   return kinds;
 }
 

@@ -124,7 +124,7 @@ TrainResult train_model(const TrainOptions& opt) {
     train_cfg = {{"epochs", opt.epochs > 0 ? opt.epochs : k.train.epochs},
                  {"batch", opt.batch > 0 ? opt.batch : k.train.batch},
                  {"lr", opt.lr > 0 ? opt.lr : k.train.lr},
-                 {"adam_betas", {opt.beta1, opt.beta2}},
+                 {"adam_betas", {opt.beta1 >= 0 ? opt.beta1 : k.train.beta1, opt.beta2 >= 0 ? opt.beta2 : k.train.beta2}},
                  {"weight_decay", opt.weight_decay},
                  {"cosine_lr", k.train.cosine_lr},
                  {"seed", opt.seed},

@@ -16,7 +16,7 @@ struct TrainOptions {
   int epochs = -1;
   int batch = -1;
   float lr = -1.0f;
-  float beta1 = 0.9f, beta2 = 0.999f;
+  float beta1 = -1.0f, beta2 = -1.0f;  // negative: the kind's default (TrainDefaults)
   float weight_decay = 0.0f;
   uint64_t seed = 1;
   std::string device = "auto";

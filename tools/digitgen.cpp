@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   float kl_weight = -1, kl_warmup = -1, dropout = -1;
   int augment_shift = -1;
   bool binarize = false;
+  bool conditional = false, spectral_norm = false, no_spectral_norm = false;
+  std::string gan_loss;
+  float label_smoothing = -1;
   auto* train = app.add_subcommand("train", "train a model; writes a run folder");
   add_common(train);
   train->add_option("--model", topt.kind, "model kind (see `digitgen models`)");
@@ -88,7 +91,7 @@ int main(int argc, char** argv) {
   train->add_option("--epochs", topt.epochs, "epochs (with --resume: the new total)");
   train->add_option("--batch", topt.batch, "batch size");
   train->add_option("--lr", topt.lr, "Adam learning rate");
-  train->add_option("--adam-betas", betas, "Adam betas, e.g. 0.9,0.999");
+  train->add_option("--adam-betas", betas, "Adam betas, e.g. 0.9,0.999 (default 0.9,0.999; the GAN 0.5,0.999)");
   train->add_option("--weight-decay", topt.weight_decay, "decoupled weight decay (AdamW)");
   train->add_option("--arch", arch, "mlp or conv (autoencoders)");
   train->add_option("--hidden", hidden, "hidden layer widths, e.g. 512,256");
@@ -97,6 +100,12 @@ int main(int argc, char** argv) {
   train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE, CVAE)");
   train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE, CVAE)");
   train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE, CVAE)");
+  train->add_flag("--conditional", conditional, "condition the generator and discriminator on the digit label (GAN)");
+  train->add_option("--gan-loss", gan_loss, "bce (non-saturating, default) or hinge (GAN)")
+      ->check(CLI::IsMember({"bce", "hinge"}));
+  train->add_flag("--spectral-norm", spectral_norm, "spectral normalisation of the discriminator's weights (GAN, default)");
+  train->add_flag("--no-spectral-norm", no_spectral_norm, "train the GAN's discriminator without spectral normalisation");
+  train->add_option("--label-smoothing", label_smoothing, "BCE target for real images, one-sided smoothing (GAN, default 0.9)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
@@ -203,6 +212,12 @@ int main(int argc, char** argv) {
       if (kl_warmup >= 0) o["kl_warmup"] = kl_warmup;
       if (binarize) o["binarize"] = true;
       if (dropout >= 0) o["dropout"] = dropout;
+      if (conditional) o["conditional"] = true;
+      if (!gan_loss.empty()) o["gan_loss"] = gan_loss;
+      DG_REQUIRE(!(spectral_norm && no_spectral_norm), "train: give --spectral-norm or --no-spectral-norm, not both");
+      if (spectral_norm) o["spectral_norm"] = true;
+      if (no_spectral_norm) o["spectral_norm"] = false;
+      if (label_smoothing >= 0) o["label_smoothing"] = label_smoothing;
       if (augment_shift >= 0) o["augment_shift"] = augment_shift;
       DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
       train_model(topt);
@@ -288,8 +303,9 @@ int main(int argc, char** argv) {
                   m.labels.size(), m.latent, 100.0 * m.explained);
     } else if (*models) {
       for (const ModelKind& k : model_registry())
-        std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g\n", k.name.c_str(),
-                    k.summary.c_str(), k.defaults.dump().c_str(), k.train.epochs, k.train.batch, k.train.lr);
+        std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g, adam betas %g,%g\n",
+                    k.name.c_str(), k.summary.c_str(), k.defaults.dump().c_str(), k.train.epochs, k.train.batch,
+                    k.train.lr, k.train.beta1, k.train.beta2);
     } else if (*info) {
       Context ctx(Device::CPU);
       LoadedModel lm = load_checkpoint(ctx, ckpt);

@@ -46,6 +46,10 @@ void bce_logits_loss(Context&, const float* logits, const float* target, float* 
   *loss = float(double(scale) * total);
 }
 
+void hinge_loss(Context&, const float* logits, float* loss, float* dlogits, int64_t n, float sign, float scale) {
+  sum_terms(n, HingeTerm{logits, dlogits, sign, scale}, scale, loss);
+}
+
 void softmax_xent_loss(Context&, const float* logits, const int32_t* labels, float* loss, float* dlogits,
                        float* correct, int B, int C, float scale) {
   double total = 0;

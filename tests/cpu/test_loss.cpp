@@ -186,5 +186,43 @@ TEST(GaussianKlLoss, AccumulateAddsToExistingGradients) {
   for (int i = 0; i < n; ++i) EXPECT_FLOAT_EQ(only[i], 1.0f + dlv[i]) << i;
 }
 
+TEST(HingeLoss, KnownValuesAndGradient) {
+  Context ctx(Device::CPU);
+  const std::vector<float> x = {2.0f, 0.5f, -1.0f};
+  float loss;
+  std::vector<float> d(3);
+  // Real images (sign +1): relu(1 - x) = 0, 0.5, 2.
+  hinge_loss(ctx, x.data(), &loss, d.data(), 3, 1.0f, 0.5f);
+  EXPECT_FLOAT_EQ(loss, 0.5f * 2.5f);
+  EXPECT_EQ(d, (std::vector<float>{0.0f, -0.5f, -0.5f}));
+  // Generated images (sign -1): relu(1 + x) = 3, 1.5, 0.
+  hinge_loss(ctx, x.data(), &loss, d.data(), 3, -1.0f, 1.0f);
+  EXPECT_FLOAT_EQ(loss, 4.5f);
+  EXPECT_EQ(d, (std::vector<float>{1.0f, 1.0f, 0.0f}));
+  hinge_loss(ctx, x.data(), &loss, nullptr, 3, -1.0f, 1.0f);
+  EXPECT_FLOAT_EQ(loss, 4.5f);
+}
+
+// Piecewise linear: away from the kinks (inputs kept 0.05 from +-1, eps 1e-3) the differences are exact up to
+// float rounding; the shared tolerance applies.
+TEST(HingeLoss, GradientMatchesFiniteDifferences) {
+  Context ctx(Device::CPU);
+  const int n = 50;
+  std::vector<float> x = test::random_vec(n, 5, -3.0f, 3.0f);
+  for (float& v : x)
+    if (std::fabs(std::fabs(v) - 1.0f) < 0.05f) v += 0.1f;
+  for (float sign : {1.0f, -1.0f}) {
+    float loss;
+    std::vector<float> d(n);
+    hinge_loss(ctx, x.data(), &loss, d.data(), n, sign, 0.25f);
+    auto f = [&](const std::vector<float>& p) {
+      float l;
+      hinge_loss(ctx, p.data(), &l, nullptr, n, sign, 0.25f);
+      return double(l);
+    };
+    test::expect_grad_close(f, x, d, kEps, kAtol, kRtol, sign > 0 ? "hinge real" : "hinge fake");
+  }
+}
+
 }  // namespace
 }  // namespace dg

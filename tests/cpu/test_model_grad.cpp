@@ -28,6 +28,12 @@ TEST(ModelGradient, TrainStepGradientsMatchFiniteDifferences) {
   for (const ModelKind& kind : model_registry()) {
     SCOPED_TRACE("model kind " + kind.name);
     Context ctx(Device::CPU);
+    // Kinds with several stores (the GAN: generator and discriminator, each its own optimiser) do not fit the
+    // "one step with lr 0 exposes every gradient" pattern; tests/cpu/test_gan.cpp checks their gradients.
+    {
+      std::unique_ptr<Model> probe = kind.create(ctx, merge_config(kind, nlohmann::json::object()), 1);
+      if (probe->param_stores().size() > 1) continue;
+    }
     nlohmann::json o = nlohmann::json::object();
     if (kind.defaults.contains("hidden")) o["hidden"] = "24";
     if (kind.defaults.contains("channels")) o["channels"] = "4,6";

@@ -83,5 +83,24 @@ TEST(LossGpu, GaussianKlMatchesCpuReference) {
   }
 }
 
+TEST(LossGpu, HingeMatchesCpuReference) {
+  DG_GPU_TEST_GUARD();
+  Context cpu(Device::CPU), gpu(Device::CUDA);
+  const int n = 100003;
+  const auto x = test::random_vec(n, 7, -3.0f, 3.0f);
+  Tensor gx = test::upload(gpu, x), gl = Tensor::empty(gpu, {1}), gl2 = Tensor::empty(gpu, {1});
+  Tensor gd = Tensor::empty(gpu, {n});
+  for (float sign : {1.0f, -1.0f}) {
+    float loss;
+    std::vector<float> d(n);
+    hinge_loss(cpu, x.data(), &loss, d.data(), n, sign, 1.0f / 64);
+    hinge_loss(gpu, gx.f32(), gl.f32(), gd.f32(), n, sign, 1.0f / 64);
+    EXPECT_LT(test::rel_error({scalar(gpu, gl)}, {loss}), kLossTol) << sign;
+    EXPECT_LT(test::rel_error(test::download(gpu, gd), d), kGradTol) << sign;
+    hinge_loss(gpu, gx.f32(), gl2.f32(), nullptr, n, sign, 1.0f / 64);
+    EXPECT_EQ(scalar(gpu, gl2), scalar(gpu, gl)) << sign;
+  }
+}
+
 }  // namespace
 }  // namespace dg
