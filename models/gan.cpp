@@ -17,6 +17,8 @@
 #include "kernels/one_hot.h"
 #include "kernels/rowwise_dot.h"
 #include "models/checkpoint.h"
+#include "models/judge.h"
+#include "models/sampling.h"
 #include "runtime/error.h"
 #include "runtime/philox.h"
 
@@ -388,25 +390,16 @@ void Gan::end_of_epoch(Context& ctx, DeviceDataset&) {
     DG_REQUIRE(evaluator_->can_classify(), path, ": the evaluator is not a classifier");
   }
   if (!evaluator_) return;
-  std::vector<int64_t> hist(kClasses, 0);
+  std::vector<int32_t> predicted;
   const int chunk = 250;
   for (int first = 0; first < kCollapseSamples; first += chunk) {
     const int n = std::min(chunk, kCollapseSamples - first);
-    const Tensor img = generate(ctx, first, n, kCollapseSeed, nullptr);
-    const std::vector<float> logits = evaluator_->classify(ctx, img).to_host(ctx);
-    for (int i = 0; i < n; ++i) {
-      int arg = 0;
-      for (int k = 1; k < kClasses; ++k)
-        if (logits[size_t(i) * kClasses + k] > logits[size_t(i) * kClasses + arg]) arg = k;
-      ++hist[size_t(arg)];
-    }
+    const std::vector<float> img = generate(ctx, first, n, kCollapseSeed, nullptr).to_host(ctx);
+    const std::vector<int32_t> p = predict_digits(ctx, *evaluator_, img.data(), n);
+    predicted.insert(predicted.end(), p.begin(), p.end());
   }
-  double entropy = 0, min_share = 1;
-  for (int64_t h : hist) {
-    const double p = double(h) / kCollapseSamples;
-    if (p > 0) entropy -= p * std::log(p);
-    min_share = std::min(min_share, p);
-  }
+  const ClassReport report = judge_predictions(predicted, nullptr);
+  const double entropy = report.entropy, min_share = report.min_share;
   class_entropy_ = entropy;
   min_class_share_ = min_share;
   if (min_share < 0.02 || entropy < 1.8)

@@ -14,18 +14,6 @@
 namespace dg {
 namespace {
 
-TrainResult run_quiet(TrainOptions o) {
-  o.device = "cpu";
-  o.quiet = true;
-  const auto t0 = std::chrono::steady_clock::now();
-  TrainResult r = train_model(o);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::string m;
-  for (const auto& kv : r.final_test) m += " " + kv.first + "=" + std::to_string(kv.second);
-  std::printf("[ e2e      ] gan%s: %lld steps in %.1f s; test%s\n", o.resume ? " resume" : "", (long long)r.steps, s,
-              m.c_str());
-  return r;
-}
 
 TEST(GanE2E, ShortRunStaysBalancedAndDrawsDigits) {
   DG_REQUIRE_MNIST(data);
@@ -39,7 +27,7 @@ TEST(GanE2E, ShortRunStaysBalancedAndDrawsDigits) {
   o.train_images = 6400;
   o.test_images = 1000;
   o.seed = 5;
-  const TrainResult r = run_quiet(o);
+  const TrainResult r = e2e::run_training(o);
   // Observed (seed 5, 50 steps): d_real 0.78, d_fake 0.08, pixel std 0.17; the evaluator reads every sample as one
   // class this early (entropy 0), so only its range is checked.
   const double d_real = metric(r.final_test, "d_real"), d_fake = metric(r.final_test, "d_fake");
@@ -86,18 +74,18 @@ TEST(GanE2E, ResumedRunEqualsUninterruptedRun) {
 
   TrainOptions straight = o;
   straight.out = (dir.path / "straight").string();
-  const TrainResult a = run_quiet(straight);
+  const TrainResult a = e2e::run_training(straight);
 
   TrainOptions first = o;
   first.stop_after_epochs = 1;
   first.out = (dir.path / "resumed").string();
-  run_quiet(first);
+  e2e::run_training(first);
   TrainOptions resume;
   resume.data_dir = data;
   resume.out = first.out;
   resume.resume = true;
   resume.test_images = 200;
-  const TrainResult b = run_quiet(resume);
+  const TrainResult b = e2e::run_training(resume);
   EXPECT_EQ(a.steps, b.steps);
 
   Context ctx(Device::CPU);
