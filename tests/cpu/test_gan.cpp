@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
 #include <unistd.h>
 
 #include "models/checkpoint.h"
@@ -16,6 +15,7 @@
 #include "runtime/error.h"
 #include "runtime/idx.h"
 #include "runtime/philox.h"
+#include "tests/param_grad_check.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -48,43 +48,11 @@ Batch make_batch(Context& ctx, uint32_t seed, int B = kB) {
   return b;
 }
 
-// Checks the largest few gradients of every tensor of `ps` against central differences of `loss_now`, which
-// recomputes the loss (and the gradients, which are read once before the nudges).
+// eps 2e-4, tolerance 5% + 2e-3: the loss (about 1.4) is a float, so its rounding over 2 eps is ~3e-4. A conv bias
+// moves every position of its channel at once, and at eps 1e-3 the LeakyReLU kinks crossed within the nudge bent
+// some bias quotients by up to 15% (they converge to the analytic value as eps shrinks).
 void check_store(Context& ctx, ParamStore& ps, const std::function<double()>& loss_now, const std::string& what) {
-  const std::vector<float> before = ps.params().to_host(ctx);
-  loss_now();
-  const std::vector<float> grad = ps.grads().to_host(ctx);
-  ASSERT_EQ(ps.params().to_host(ctx), before) << what << ": computing gradients changed the weights";
-  std::vector<float> p = before;
-  const float eps = 2e-4f;
-  int checked = 0;
-  for (const ParamSpec& spec : ps.specs()) {
-    const int64_t n = numel(spec.shape);
-    std::vector<int64_t> idx(static_cast<size_t>(n));
-    std::iota(idx.begin(), idx.end(), 0);
-    std::partial_sort(idx.begin(), idx.begin() + std::min<int64_t>(3, n), idx.end(), [&](int64_t a, int64_t b) {
-      return std::fabs(grad[size_t(spec.offset + a)]) > std::fabs(grad[size_t(spec.offset + b)]);
-    });
-    for (int k = 0; k < std::min<int64_t>(3, n); ++k) {
-      const size_t at = size_t(spec.offset + idx[size_t(k)]);
-      const double g = grad[at];
-      if (std::fabs(g) < 1e-3) continue;
-      p[at] = before[at] + eps;
-      copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-      const double lp = loss_now();
-      p[at] = before[at] - eps;
-      copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-      const double lm = loss_now();
-      p[at] = before[at];
-      copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-      const double fd = (lp - lm) / (2.0 * eps);
-      // eps 2e-4, tolerance 5% + 2e-3: the loss (about 1.4) is a float, so its rounding over 2 eps is ~3e-4. A conv
-      // bias moves every position of its channel at once, and at eps 1e-3 the LeakyReLU kinks crossed within the
-      // nudge bent some bias quotients by up to 15% (they converge to the analytic value as eps shrinks).
-      EXPECT_NEAR(g, fd, 0.05 * std::fabs(fd) + 2e-3) << what << ": " << spec.name << " element " << idx[size_t(k)];
-      ++checked;
-    }
-  }
+  const int checked = test::expect_store_grads_close(ctx, ps, loss_now, 2e-4f, 2e-3, 0.05, what);
   EXPECT_GT(checked, 4) << what << ": too few gradients above the noise floor to check";
 }
 

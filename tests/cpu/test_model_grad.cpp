@@ -3,11 +3,10 @@
 // step must change the reported loss by gradient * nudge. Catches layer wiring mistakes the per-op tests cannot.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "models/model.h"
+#include "tests/param_grad_check.h"
 #include "tests/test_util.h"
 
 namespace dg {
@@ -53,39 +52,12 @@ TEST(ModelGradient, TrainStepGradientsMatchFiniteDifferences) {
     const StepInfo si{true, 5, 2};  // the same dropout / reparam noise every time
     auto loss_now = [&] { return metric(model->train_step(ctx, batch, si, oc), "loss"); };
     ParamStore& ps = *model->param_stores().at(0).second;
-    const std::vector<float> before = ps.params().to_host(ctx);
     const double loss0 = loss_now();
-    ASSERT_EQ(ps.params().to_host(ctx), before) << "a zero learning rate changed the weights";
-    const std::vector<float> grad = ps.grads().to_host(ctx);
-    std::vector<float> p = before;
     // The loss is a float: per-image sums over 784 pixels (hundreds of nats) need a larger nudge to rise above its
     // rounding; the classifier's cross-entropy (about 2.3) takes a small one, which crosses fewer ReLU and max-pool
     // kinks. Tolerance 10% + 1e-3: kinks within the nudge still bend a conv layer's difference quotient a little.
     const float eps = loss0 > 10.0 ? 1e-2f : 1e-3f;
-    for (const ParamSpec& spec : ps.specs()) {
-      const int64_t n = numel(spec.shape);
-      // The largest few gradients of each tensor: well above float noise in the loss.
-      std::vector<int64_t> idx(static_cast<size_t>(n));
-      std::iota(idx.begin(), idx.end(), 0);
-      std::partial_sort(idx.begin(), idx.begin() + std::min<int64_t>(3, n), idx.end(), [&](int64_t a, int64_t b) {
-        return std::fabs(grad[size_t(spec.offset + a)]) > std::fabs(grad[size_t(spec.offset + b)]);
-      });
-      for (int k = 0; k < std::min<int64_t>(3, n); ++k) {
-        const size_t at = size_t(spec.offset + idx[size_t(k)]);
-        const double g = grad[at];
-        if (std::fabs(g) < 1e-3) continue;
-        p[at] = before[at] + eps;
-        copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-        const double lp = loss_now();
-        p[at] = before[at] - eps;
-        copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-        const double lm = loss_now();
-        p[at] = before[at];
-        copy_to_device(ctx, ps.params().raw(), p.data(), p.size() * 4);
-        const double fd = (lp - lm) / (2.0 * eps);
-        EXPECT_NEAR(g, fd, 0.1 * std::fabs(fd) + 1e-3) << spec.name << " element " << idx[size_t(k)];
-      }
-    }
+    test::expect_store_grads_close(ctx, ps, loss_now, eps, 1e-3, 0.1, "model kind " + kind.name);
   }
 }
 
