@@ -273,13 +273,7 @@ Metrics Gan::train_step(Context& ctx, const Batch& batch, const StepInfo& si, co
 
   // Generator step through the updated discriminator (same u, v: one power iteration per step).
   refresh_disc_weights(ctx, 0);
-  disc_view_.zero_grad(ctx);
-  const Tensor logits_g = disc_forward(ctx, fake, ids1);
-  Tensor dlg;
-  const float loss_g = gen_loss(ctx, logits_g, dlg, B);
-  const Tensor dfake = disc_backward(ctx, dlg, true);
-  gen_.zero_grad(ctx);
-  gen_net_.backward(ctx, dfake, false);
+  const float loss_g = generator_backward(ctx, fake, ids1);
   gen_.adam_step(ctx, opt.adam);
 
   sum_d_real_ += d_real;
@@ -311,10 +305,14 @@ double Gan::gen_loss_and_grads(Context& ctx, const Tensor& z, const int32_t* lab
   }
   refresh_disc_weights(ctx, 0);
   const Tensor fake = gen_forward(ctx, z, onehot, true);
+  return generator_backward(ctx, fake, ids);
+}
+
+float Gan::generator_backward(Context& ctx, const Tensor& fake, const Tensor& ids) {
   disc_view_.zero_grad(ctx);
   const Tensor logits = disc_forward(ctx, fake, ids);
   Tensor dlg;
-  const float loss = gen_loss(ctx, logits, dlg, B);
+  const float loss = gen_loss(ctx, logits, dlg, int(fake.dim(0)));
   const Tensor dfake = disc_backward(ctx, dlg, true);
   gen_.zero_grad(ctx);
   gen_net_.backward(ctx, dfake, false);

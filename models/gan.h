@@ -60,6 +60,9 @@ class Gan : public Model {
   // Losses on the discriminator's logits [2B] (real rows first) and [B]; fill the logit gradients.
   float disc_loss(Context& ctx, const Tensor& logits, Tensor& dlogits, int B);
   float gen_loss(Context& ctx, const Tensor& logits, Tensor& dlogits, int B);
+  // The generator's loss on `fake` through the current discriminator, and its gradients in the generator's store
+  // (the discriminator's gradients are scratch). The weights must be refreshed first.
+  float generator_backward(Context& ctx, const Tensor& fake, const Tensor& ids);
   Tensor noise(Context& ctx, uint64_t seed, uint32_t step, int B) const;
   Tensor labels_to_device(Context& ctx, const std::vector<int32_t>& labels, int copies) const;
   Tensor one_hot_of(Context& ctx, const Tensor& ids) const;
