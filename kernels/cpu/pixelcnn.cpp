@@ -1,0 +1,66 @@
+// CPU reference of the PixelCNN prior's ops (kernels/pixelcnn.h): the shared bodies in plain loops.
+#include "kernels/pixelcnn.h"
+
+#include "kernels/pixelcnn_body.h"
+#include "runtime/error.h"
+
+namespace dg::cpu {
+
+// The tap gathering loops run per position and tap over whole channel rows (C contiguous floats) rather than per
+// element through the shared bodies; the backward adds the taps in the bodies' order, so results are identical.
+void tap_gather_forward(Context&, const TapList& taps, const float* x, float* cols, int B, int H, int W, int C) {
+  DG_REQUIRE(taps.count > 0 && taps.count <= TapList::kMaxTaps, "tap_gather: ", taps.count, " taps (1..",
+             TapList::kMaxTaps, " allowed)");
+  const int T = taps.count;
+  for (int64_t b = 0; b < B; ++b)
+    for (int i = 0; i < H; ++i)
+      for (int j = 0; j < W; ++j) {
+        float* out = cols + ((b * H + i) * W + j) * int64_t(T) * C;
+        for (int t = 0; t < T; ++t, out += C) {
+          const int ii = i + taps.dy[t], jj = j + taps.dx[t];
+          if (ii >= 0 && ii < H && jj >= 0 && jj < W) {
+            const float* src = x + ((b * H + ii) * W + jj) * C;
+            for (int c = 0; c < C; ++c) out[c] = src[c];
+          } else {
+            for (int c = 0; c < C; ++c) out[c] = 0.0f;
+          }
+        }
+      }
+}
+
+void tap_gather_backward(Context&, const TapList& taps, const float* dcols, float* dx, int B, int H, int W, int C) {
+  const int T = taps.count;
+  for (int64_t b = 0; b < B; ++b)
+    for (int r = 0; r < H; ++r)
+      for (int j = 0; j < W; ++j) {
+        float* d = dx + ((b * H + r) * W + j) * C;
+        for (int c = 0; c < C; ++c) d[c] = 0.0f;
+        for (int t = 0; t < T; ++t) {
+          const int oi = r - taps.dy[t], oj = j - taps.dx[t];  // the output position whose tap t reads (r, j)
+          if (oi < 0 || oi >= H || oj < 0 || oj >= W) continue;
+          const float* g = dcols + ((b * H + oi) * W + oj) * int64_t(T) * C + int64_t(t) * C;
+          for (int c = 0; c < C; ++c) d[c] += g[c];
+        }
+      }
+}
+
+void gated_forward(Context&, const float* x, const float* cond, float* y, int B, int P, int C) {
+  const GatedForwardBody body{x, cond, y, P, C};
+  for (int64_t i = 0, n = int64_t(B) * P * C; i < n; ++i) body(i);
+}
+
+void gated_backward(Context&, const float* x, const float* cond, const float* dy, float* dx, float* dcond, int B, int P,
+                    int C) {
+  const GatedBackwardBody body{x, cond, dy, dx, dcond, P, C};
+  for (int64_t i = 0, n = int64_t(B) * 2 * C; i < n; ++i) body(i);
+}
+
+void sample_codes(Context&, const float* logits, int32_t* codes, int B, int P, int K, int pos, float temperature,
+                  uint64_t seed, int64_t first) {
+  DG_REQUIRE(temperature > 0.0f, "--temperature: expected a positive number, got ", temperature);
+  DG_REQUIRE(pos >= 0 && pos < P, "sample_codes: position ", pos, " outside the grid of ", P);
+  const SampleCodesBody body{logits, codes, P, K, pos, 1.0f / temperature, seed, first};
+  for (int64_t b = 0; b < B; ++b) body(b);
+}
+
+}  // namespace dg::cpu
