@@ -26,9 +26,17 @@ Tensor Model::encode(Context&, const Tensor&, const Tensor&) {
 
 Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "' is not a classifier"); }
 
+void Model::set_sampling_temperature(float t) {
+  DG_REQUIRE(t == 1.0f, "--temperature: model kind '", kind(), "' has no autoregressive prior to temper");
+}
+
+Tensor Model::reconstruct(Context&, const Tensor&, const int32_t*) {
+  fail("model kind '", kind(), "' does not reconstruct its input");
+}
+
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
-                                                     cvae_kind(), gan_kind()};
+                                                     cvae_kind(), gan_kind(), vqvae_kind()};
   return kinds;
 }
 
