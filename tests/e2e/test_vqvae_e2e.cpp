@@ -37,7 +37,8 @@ Cli run_cli(const std::string& args) {
   return r;
 }
 
-// One short run, shared by the tests below: 1 autoencoder epoch and 1 prior epoch on 6400 images.
+// One short run, shared by the tests below: 1 autoencoder epoch and 1 prior epoch on 6400 images in batches of 32
+// (200 steps each; about 18 s on the loaded 2-core CPU).
 struct Trained {
   std::unique_ptr<e2e::TempDir> dir;
   TrainResult result;
@@ -55,6 +56,7 @@ const Trained& trained(const std::string& data) {
   o.seed = 3;
   o.epochs = 1;
   o.lr = 2e-3f;
+  o.batch = 32;
   o.train_images = 6400;
   o.test_images = 1000;
   t.result = e2e::run_training(o);
@@ -65,10 +67,11 @@ TEST(VqVaeE2E, ReconstructsWithAHealthyCodebook) {
   DG_REQUIRE_MNIST(data);
   const Trained& t = trained(data);
   const Metrics& m = t.result.final_test;
-  // Observed: see the printed line; bounds are set with a margin below.
-  EXPECT_LT(metric(m, "mse"), 0.04);
-  EXPECT_GT(metric(m, "psnr"), 14.0);
-  EXPECT_GT(metric(m, "prior_nll"), 0.0);
+  // Observed (seed 3): test mse 0.0112 (psnr 19.5 dB), prior_nll 140.9 nats per grid (uniform: 49 ln 64 = 203.8).
+  // An autoencoder that outputs the mean digit has mse about 0.067. Bounds: mse 0.02, psnr 17 dB, prior_nll 190.
+  EXPECT_LT(metric(m, "mse"), 0.02);
+  EXPECT_GT(metric(m, "psnr"), 17.0);
+  EXPECT_LT(metric(m, "prior_nll"), 190.0);
   // Codebook health from the last autoencoder line of metrics.jsonl.
   std::ifstream in(fs::path(t.result.run_dir) / "metrics.jsonl");
   nlohmann::json last;
@@ -80,8 +83,11 @@ TEST(VqVaeE2E, ReconstructsWithAHealthyCodebook) {
   std::printf("[ e2e      ] last autoencoder window: perplexity %.2f, codes used %.1f, restarts total %.0f\n",
               last.at("perplexity").get<double>(), last.at("codes_used").get<double>(),
               last.at("restarts_total").get<double>());
-  EXPECT_GT(last.at("perplexity").get<double>(), 16.0);  // of 64 codes
-  EXPECT_GT(last.at("codes_used").get<double>(), 32.0);
+  // Observed: perplexity 43.0 and 63.2 codes used per batch of 32 digits (of 64 codes) in the last window, 192
+  // restarts in all. Floors: perplexity 20, codes used 40.
+  EXPECT_GT(last.at("perplexity").get<double>(), 20.0);
+  EXPECT_GT(last.at("codes_used").get<double>(), 40.0);
+  EXPECT_GT(last.at("restarts_total").get<double>(), 0.0);
   EXPECT_TRUE(last.contains("restarts"));
 }
 
@@ -95,7 +101,7 @@ TEST(VqVaeE2E, SampleAndReconstructFromTheCommandLine) {
   EXPECT_EQ(imgs.count, 20);
   int lit = 0;
   for (uint8_t px : imgs.pixels) lit += px > 128;
-  EXPECT_GT(lit, 20 * 30) << "samples are blank";   // a digit lights roughly 100-150 of 784 pixels
+  EXPECT_GT(lit, 20 * 15) << "samples are blank";  // an MNIST digit lights about 100-150 of 784 pixels
   EXPECT_LT(lit, 20 * 400) << "samples are saturated";
   const Cli bad = run_cli("sample --checkpoint " + run + " --n 2 --temperature 0 --out " + d + "/x.png --device cpu");
   EXPECT_NE(bad.status, 0);
