@@ -49,10 +49,33 @@ void gated_forward(Context&, const float* x, const float* cond, float* y, int B,
   for (int64_t i = 0, n = int64_t(B) * P * C; i < n; ++i) body(i);
 }
 
+// Per position and channel both halves at once (one tanh and one sigmoid per pair, where the per-(b, j) body
+// evaluates each twice); dcond sums positions in increasing p like the body, with the same expressions, so the
+// results are identical.
 void gated_backward(Context&, const float* x, const float* cond, const float* dy, float* dx, float* dcond, int B, int P,
                     int C) {
-  const GatedBackwardBody body{x, cond, dy, dx, dcond, P, C};
-  for (int64_t i = 0, n = int64_t(B) * 2 * C; i < n; ++i) body(i);
+  for (int64_t b = 0; b < B; ++b) {
+    const float* cb = cond ? cond + b * 2 * C : nullptr;
+    float* db = dcond ? dcond + b * 2 * C : nullptr;
+    if (db)
+      for (int j = 0; j < 2 * C; ++j) db[j] = 0.0f;
+    for (int p = 0; p < P; ++p) {
+      const int64_t n = b * P + p;
+      const float* xr = x + n * 2 * C;
+      const float* g = dy + n * C;
+      float* dr = dx + n * 2 * C;
+      for (int c = 0; c < C; ++c) {
+        const float t = tanhf(xr[c] + (cb ? cb[c] : 0.0f)), sg = gated_sigmoid(xr[C + c] + (cb ? cb[C + c] : 0.0f));
+        const float da = g[c] * (1.0f - t * t) * sg, dg = g[c] * t * sg * (1.0f - sg);
+        dr[c] = da;
+        dr[C + c] = dg;
+        if (db) {
+          db[c] += da;
+          db[C + c] += dg;
+        }
+      }
+    }
+  }
 }
 
 void sample_codes(Context&, const float* logits, int32_t* codes, int B, int P, int K, int pos, float temperature,
