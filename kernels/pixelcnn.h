@@ -37,9 +37,10 @@ DG_DECLARE_OP(gated_backward,
                int C),
               (x, cond, dy, dx, dcond, B, P, C))
 
-// Draws codes[b * P + pos] for every image b from softmax(logits[b * P + pos, :] / temperature) (K classes) by
-// inverting the CDF at u = philox_uniform(seed, kPurposePriorSample, (first + b) * P + pos, 0). Other entries of
-// codes are left alone. temperature > 0.
+// Draws codes[b * P + pos] for every image b from softmax(logits[b, :] / temperature) (K classes; logits [B, K], the
+// prior's prediction at position pos of each image) by inverting the CDF at
+// u = philox_uniform(seed, kPurposePriorSample, (first + b) * P + pos, 0). Other entries of codes are left alone.
+// temperature > 0.
 DG_DECLARE_OP(sample_codes,
               (Context & ctx, const float* logits, int32_t* codes, int B, int P, int K, int pos, float temperature,
                uint64_t seed, int64_t first),

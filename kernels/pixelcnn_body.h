@@ -88,7 +88,7 @@ struct GatedBackwardBody {
 struct SampleCodesBody {
   const float* logits; int32_t* codes; int P, K, pos; float inv_t; uint64_t seed; int64_t first;
   DG_HD void operator()(int64_t b) const {
-    const float* row = logits + (b * P + pos) * K;
+    const float* row = logits + b * K;
     float mx = row[0];
     for (int k = 1; k < K; ++k) mx = row[k] > mx ? row[k] : mx;
     float total = 0.0f;

@@ -78,6 +78,12 @@ Tensor PixelCnnPrior::forward(Context& ctx, const Tensor& codes, const Tensor& l
 }
 
 Tensor PixelCnnPrior::forward_embedded(Context& ctx, const Tensor& e, const Tensor& labels) {
+  Tensor h = forward_trunk(ctx, e, labels);
+  NvtxRange r("prior/head");
+  return head_.forward(ctx, h, StepInfo{});
+}
+
+Tensor PixelCnnPrior::forward_trunk(Context& ctx, const Tensor& e, const Tensor& labels) {
   NvtxRange r("prior/forward");
   const int C = spec_.channels, H = spec_.height, W = spec_.width, P = positions();
   const int64_t N = e.dim(0);
@@ -125,7 +131,7 @@ Tensor PixelCnnPrior::forward_embedded(Context& ctx, const Tensor& e, const Tens
     v = vnext;
     h = hout;
   }
-  return head_.forward(ctx, h, si);
+  return h;
 }
 
 Tensor PixelCnnPrior::backward(Context& ctx, const Tensor& dlogits) {
@@ -177,10 +183,23 @@ Tensor PixelCnnPrior::sample(Context& ctx, int B, const Tensor& labels, float te
                              int64_t first) {
   NvtxRange r("prior/sample");
   DG_REQUIRE(temperature > 0.0f, "--temperature: expected a positive number, got ", temperature);
-  const int P = positions();
-  Tensor codes = Tensor::zeros(ctx, {int64_t(B) * P}, DType::I32);
+  const int P = positions(), C = spec_.channels;
+  const int64_t N = int64_t(B) * P;
+  Tensor codes = Tensor::zeros(ctx, {N}, DType::I32);
+  Tensor e = Tensor::empty(ctx, {N, C});
+  // Row b * P + pos of every image, for each pos: the head runs at the drawn position only (a row gather is an
+  // embedding lookup into the features).
+  std::vector<int32_t> rows(size_t(P) * B);
+  for (int pos = 0; pos < P; ++pos)
+    for (int b = 0; b < B; ++b) rows[size_t(pos) * B + b] = int32_t(int64_t(b) * P + pos);
+  Tensor row_ids = Tensor::empty(ctx, {int64_t(P) * B}, DType::I32);
+  copy_to_device(ctx, row_ids.raw(), rows.data(), rows.size() * sizeof(int32_t));
+  Tensor hb = Tensor::empty(ctx, {B, C});
   for (int pos = 0; pos < P; ++pos) {
-    Tensor logits = forward(ctx, codes, labels);
+    embedding_forward(ctx, ps_.param(embed_), codes.as<int32_t>(), e.f32(), int(N), spec_.codes, C);
+    Tensor h = forward_trunk(ctx, e, labels);
+    embedding_forward(ctx, h.f32(), row_ids.as<int32_t>() + int64_t(pos) * B, hb.f32(), B, int(N), C);
+    Tensor logits = head_.forward(ctx, hb, StepInfo{});
     sample_codes(ctx, logits.f32(), codes.as<int32_t>(), B, P, spec_.codes, pos, temperature, seed, first);
   }
   codes_ = labels_ = Tensor();

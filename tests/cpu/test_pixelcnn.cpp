@@ -91,8 +91,8 @@ TEST(SampleCodes, FollowsTheTemperedSoftmax) {
   const int B = 20000, P = 2, K = 4, pos = 1;
   const std::vector<float> row = {0.0f, 1.0f, 2.0f, -1.0f};
   for (float temp : {1.0f, 0.5f}) {
-    std::vector<float> logits(size_t(B) * P * K, 0.0f);
-    for (int b = 0; b < B; ++b) std::copy(row.begin(), row.end(), logits.begin() + size_t(b * P + pos) * K);
+    std::vector<float> logits(size_t(B) * K, 0.0f);  // one row per image: the prediction at `pos`
+    for (int b = 0; b < B; ++b) std::copy(row.begin(), row.end(), logits.begin() + size_t(b) * K);
     std::vector<int32_t> codes(size_t(B) * P, -7);
     sample_codes(ctx, logits.data(), codes.data(), B, P, K, pos, temp, 11, 0);
     std::vector<double> p(K), hist(K, 0.0);
@@ -109,11 +109,11 @@ TEST(SampleCodes, FollowsTheTemperedSoftmax) {
     }
   }
   // Sample i depends only on (seed, first + i): drawing rows 5.. as their own batch repeats them.
-  std::vector<float> logits(size_t(10) * P * K);
+  std::vector<float> logits(size_t(10) * K);
   for (size_t i = 0; i < logits.size(); ++i) logits[i] = float(i % 7) * 0.3f;
   std::vector<int32_t> all(size_t(10) * P, 0), tail(size_t(5) * P, 0);
   sample_codes(ctx, logits.data(), all.data(), 10, P, K, 0, 1.0f, 3, 100);
-  sample_codes(ctx, logits.data() + size_t(5) * P * K, tail.data(), 5, P, K, 0, 1.0f, 3, 105);
+  sample_codes(ctx, logits.data() + size_t(5) * K, tail.data(), 5, P, K, 0, 1.0f, 3, 105);
   for (int b = 0; b < 5; ++b) EXPECT_EQ(all[size_t((5 + b) * P)], tail[size_t(b * P)]);
 }
 

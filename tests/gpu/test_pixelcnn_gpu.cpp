@@ -36,7 +36,7 @@ TEST(PixelCnnGpu, OpsMatchCpuReference) {
   EXPECT_LT(test::rel_error(test::download(gpu, gdcond), dcond), 1e-5);
   // Sampling: the same draws (a probability within rounding of a CDF step could differ; allow one in B).
   const int K = 128;
-  const auto logits = test::random_vec(size_t(B) * P * K, 5, -2.0f, 2.0f);
+  const auto logits = test::random_vec(size_t(B) * K, 5, -2.0f, 2.0f);
   std::vector<int32_t> codes(size_t(B) * P, 0);
   sample_codes(cpu, logits.data(), codes.data(), B, P, K, 17, 0.7f, 123, 1000);
   Tensor gl = test::upload(gpu, logits), gc = Tensor::zeros(gpu, {B * P}, DType::I32);
