@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "kernels/activation.h"
+#include "kernels/bias.h"
 #include "kernels/conv.h"
+#include "kernels/loss.h"
 #include "runtime/context.h"
 #include "runtime/parallel.h"
 #include "runtime/philox.h"
@@ -64,7 +66,7 @@ TEST(Parallel, NestedCallsRunSerially) {
   for (auto& h : hits) ASSERT_EQ(h.load(), 1);
 }
 
-// The convolution and activation results are bit-identical with one thread and with several.
+// The results of the kernels that split their loops are bit-identical with one thread and with several.
 TEST(Parallel, KernelsIndependentOfThreadCount) {
   ThreadCountGuard guard;
   Context ctx(Device::CPU);
@@ -78,12 +80,13 @@ TEST(Parallel, KernelsIndependentOfThreadCount) {
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 5}) {
     set_cpu_threads(threads);
-    std::vector<float> y(ny), dx(x.size()), a(act_in.size());
+    std::vector<float> y(ny), dx(x.size()), a(act_in.size()), da(act_in.size()), db(40), bce(1);
     cpu::conv2d_forward(ctx, g, x.data(), w.data(), y.data());
     cpu::conv2d_backward_data(ctx, g, y.data(), w.data(), dx.data());
     cpu::activation_forward(ctx, Activation::SiLU, 0.0f, act_in.data(), a.data(), int64_t(a.size()));
-    y.insert(y.end(), dx.begin(), dx.end());
-    y.insert(y.end(), a.begin(), a.end());
+    cpu::bias_backward(ctx, act_in.data(), db.data(), 50, 40, 100, Grad::Overwrite);
+    cpu::bce_logits_loss(ctx, act_in.data(), a.data(), bce.data(), da.data(), int64_t(a.size()), 0.5f);
+    for (const std::vector<float>* part : {&dx, &a, &db, &da, &bce}) y.insert(y.end(), part->begin(), part->end());
     results.push_back(std::move(y));
   }
   EXPECT_EQ(results[0], results[1]);
