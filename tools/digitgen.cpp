@@ -109,20 +109,19 @@ int main(int argc, char** argv) {
   train->add_option("--label-smoothing", label_smoothing, "BCE target for real images, one-sided smoothing (GAN, default 0.9)");
   train->add_option("--ema-decay", ema_decay,
                     "decay of the weight average that sampling uses (GAN generator, default 0.999; 0 samples from the "
-                    "trained weights)");
+                    "trained weights); of the codebook's moving averages (VQ-VAE, default 0.99)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   // VQ-VAE (issue 4).
   int codebook_size = 0, code_dim = 0, dead_after = 0, prior_channels = 0, prior_layers = 0, prior_kernel = 0,
       prior_head = 0, prior_epochs = -1;
-  float commitment = -1, ema_decay = -1;
+  float commitment = -1;
   std::string codebook_update, stage, stage_checkpoint;
   train->add_option("--codebook-size", codebook_size, "codes in the codebook, K (VQ-VAE)");
   train->add_option("--code-dim", code_dim, "dimension of each code, D (VQ-VAE)");
   train->add_option("--commitment", commitment, "weight of the commitment loss, beta (VQ-VAE)");
   train->add_option("--codebook-update", codebook_update, "ema (moving averages, default) or loss (Adam) (VQ-VAE)")
       ->check(CLI::IsMember({"ema", "loss"}));
-  train->add_option("--ema-decay", ema_decay, "decay of the codebook's moving averages (VQ-VAE)");
   train->add_option("--dead-after", dead_after, "re-seed codes unused for this many steps (VQ-VAE)");
   train->add_option("--prior-channels", prior_channels, "width of the PixelCNN prior (VQ-VAE)");
   train->add_option("--prior-layers", prior_layers, "gated layers of the PixelCNN prior (VQ-VAE)");
@@ -265,7 +264,6 @@ int main(int argc, char** argv) {
       if (code_dim > 0) o["code_dim"] = code_dim;
       if (commitment >= 0) o["commitment"] = commitment;
       if (!codebook_update.empty()) o["codebook_update"] = codebook_update;
-      if (ema_decay >= 0) o["ema_decay"] = ema_decay;
       if (dead_after > 0) o["dead_after"] = dead_after;
       if (prior_channels > 0) o["prior_channels"] = prior_channels;
       if (prior_layers > 0) o["prior_layers"] = prior_layers;

@@ -6,19 +6,24 @@
 
 #include "kernels/vq_body.h"
 #include "runtime/error.h"
+#include "runtime/parallel.h"
 
 namespace dg::cpu {
 
 void vq_nearest(Context&, const float* dots, const float* code_norms, int32_t* idx, float* min_dist, int N, int K) {
   DG_REQUIRE(K > 0, "vq_nearest: empty codebook");
   const VqNearestBody body{dots, code_norms, idx, min_dist, K};
-  for (int64_t n = 0; n < N; ++n) body(n);
+  parallel_for(N, 256, [=](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) body(n);
+  });
 }
 
 void vq_straight_through_backward(Context&, const float* dzq, const float* ze, const float* zq, float* dze, int64_t n,
                                   float commit_scale) {
   const VqStraightThroughBackwardBody body{dzq, ze, zq, dze, commit_scale};
-  for (int64_t i = 0; i < n; ++i) body(i);
+  parallel_for(n, kElementwiseGrain, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) body(i);
+  });
 }
 
 // One pass over the vectors: each vector adds into its code's row, so each row's additions come in increasing n,
