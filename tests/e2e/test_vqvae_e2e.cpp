@@ -37,7 +37,7 @@ Cli run_cli(const std::string& args) {
   return r;
 }
 
-// One short run, shared by the tests below: 1 autoencoder epoch and 1 prior epoch on 6400 images in batches of 32
+// One short run, shared by the checks below: 1 autoencoder epoch and 1 prior epoch on 6400 images in batches of 32
 // (200 steps each; about 18 s on the loaded 2-core CPU).
 struct Trained {
   std::unique_ptr<e2e::TempDir> dir;
@@ -63,9 +63,7 @@ const Trained& trained(const std::string& data) {
   return t;
 }
 
-TEST(VqVaeE2E, ReconstructsWithAHealthyCodebook) {
-  DG_REQUIRE_MNIST(data);
-  const Trained& t = trained(data);
+void check_reconstruction_and_codebook(const Trained& t) {
   const Metrics& m = t.result.final_test;
   // Observed (seed 3): test mse 0.0112 (psnr 19.5 dB), prior_nll 140.9 nats per grid (uniform: 49 ln 64 = 203.8).
   // An autoencoder that outputs the mean digit has mse about 0.067. Bounds: mse 0.02, psnr 17 dB, prior_nll 190.
@@ -91,9 +89,7 @@ TEST(VqVaeE2E, ReconstructsWithAHealthyCodebook) {
   EXPECT_TRUE(last.contains("restarts"));
 }
 
-TEST(VqVaeE2E, SampleAndReconstructFromTheCommandLine) {
-  DG_REQUIRE_MNIST(data);
-  const Trained& t = trained(data);
+void check_sample_and_reconstruct_commands(const Trained& t, const std::string& data) {
   const std::string run = t.result.run_dir, d = t.dir->path.string();
   Cli s = run_cli("sample --checkpoint " + run + " --n 20 --temperature 0.8 --out " + d + "/s.idx --device cpu");
   ASSERT_EQ(s.status, 0) << s.output;
@@ -114,9 +110,7 @@ TEST(VqVaeE2E, SampleAndReconstructFromTheCommandLine) {
   EXPECT_EQ(read_idx_images(d + "/pairs.idx").count, 10000);
 }
 
-TEST(VqVaeE2E, StagePriorTrainsAConditionalPriorOnTheRun) {
-  DG_REQUIRE_MNIST(data);
-  const Trained& t = trained(data);
+void check_stage_prior(const Trained& t, const std::string& data) {
   const std::string d = t.dir->path.string();
   const Cli c = run_cli("train --stage prior --checkpoint " + t.result.run_dir + " --conditional --prior-epochs 1 " +
                         "--train-images 1280 --test-images 200 --data " + data + " --out " + d + "/prior --device cpu");
@@ -128,6 +122,24 @@ TEST(VqVaeE2E, StagePriorTrainsAConditionalPriorOnTheRun) {
   const Cli u = run_cli("sample --checkpoint " + t.result.run_dir + " --label 7 --n 4 --out " + d + "/x.png --device cpu");
   EXPECT_NE(u.status, 0);
   EXPECT_NE(u.output.find("not conditional"), std::string::npos) << u.output;
+}
+
+// One test, so that ctest (a process per test) trains the shared run once: about 13 s on a quiet 2-core CPU.
+TEST(VqVaeE2E, TrainSampleReconstructAndTrainAConditionalPrior) {
+  DG_REQUIRE_MNIST(data);
+  const Trained& t = trained(data);
+  {
+    SCOPED_TRACE("reconstruction error and codebook health");
+    check_reconstruction_and_codebook(t);
+  }
+  {
+    SCOPED_TRACE("sample --temperature and reconstruct");
+    check_sample_and_reconstruct_commands(t, data);
+  }
+  {
+    SCOPED_TRACE("train --stage prior --conditional");
+    check_stage_prior(t, data);
+  }
 }
 
 }  // namespace
