@@ -83,9 +83,10 @@ Tensor PixelCnnPrior::forward_embedded(Context& ctx, const Tensor& e, const Tens
   return head_.forward(ctx, h, StepInfo{});
 }
 
-Tensor PixelCnnPrior::forward_trunk(Context& ctx, const Tensor& e, const Tensor& labels) {
+Tensor PixelCnnPrior::forward_trunk(Context& ctx, const Tensor& e, const Tensor& labels, int rows) {
   NvtxRange r("prior/forward");
-  const int C = spec_.channels, H = spec_.height, W = spec_.width, P = positions();
+  DG_REQUIRE(rows >= 0 && rows <= spec_.height, "pixelcnn: ", rows, " rows of a grid of ", spec_.height);
+  const int C = spec_.channels, H = rows > 0 ? rows : spec_.height, W = spec_.width, P = H * W;
   const int64_t N = e.dim(0);
   const int B = int(N / P);
   DG_REQUIRE(e.rank() == 2 && e.dim(1) == C && N == int64_t(B) * P, "pixelcnn: expected input [B * ", P, ", ", C,
@@ -183,22 +184,34 @@ Tensor PixelCnnPrior::sample(Context& ctx, int B, const Tensor& labels, float te
                              int64_t first) {
   NvtxRange r("prior/sample");
   DG_REQUIRE(temperature > 0.0f, "--temperature: expected a positive number, got ", temperature);
-  const int P = positions(), C = spec_.channels;
+  const int P = positions(), C = spec_.channels, H = spec_.height, W = spec_.width;
   const int64_t N = int64_t(B) * P;
   Tensor codes = Tensor::zeros(ctx, {N}, DType::I32);
   Tensor e = Tensor::empty(ctx, {N, C});
-  // Row b * P + pos of every image, for each pos: the head runs at the drawn position only (a row gather is an
-  // embedding lookup into the features).
-  std::vector<int32_t> rows(size_t(P) * B);
+  // Row gathers (embedding lookups of rows): for grid row r, the positions of rows 0..r of every image
+  // (b * P + q, q < (r + 1) W), and for position pos the row of each image's truncated grid that holds it.
+  std::vector<int64_t> grid_offset(size_t(H) + 1, 0);
+  for (int r = 0; r < H; ++r) grid_offset[size_t(r) + 1] = grid_offset[size_t(r)] + int64_t(B) * (r + 1) * W;
+  std::vector<int32_t> ids(size_t(grid_offset[size_t(H)]) + size_t(P) * B);
+  for (int r = 0; r < H; ++r)
+    for (int b = 0; b < B; ++b)
+      for (int q = 0; q < (r + 1) * W; ++q)
+        ids[size_t(grid_offset[size_t(r)] + int64_t(b) * (r + 1) * W + q)] = int32_t(int64_t(b) * P + q);
+  const int64_t head_base = grid_offset[size_t(H)];
   for (int pos = 0; pos < P; ++pos)
-    for (int b = 0; b < B; ++b) rows[size_t(pos) * B + b] = int32_t(int64_t(b) * P + pos);
-  Tensor row_ids = Tensor::empty(ctx, {int64_t(P) * B}, DType::I32);
-  copy_to_device(ctx, row_ids.raw(), rows.data(), rows.size() * sizeof(int32_t));
+    for (int b = 0; b < B; ++b)
+      ids[size_t(head_base + int64_t(pos) * B + b)] = int32_t(int64_t(b) * (pos / W + 1) * W + pos);
+  Tensor id_t = Tensor::empty(ctx, {int64_t(ids.size())}, DType::I32);
+  copy_to_device(ctx, id_t.raw(), ids.data(), ids.size() * sizeof(int32_t));
+  Tensor et = Tensor::empty(ctx, {N, C});
   Tensor hb = Tensor::empty(ctx, {B, C});
   for (int pos = 0; pos < P; ++pos) {
+    const int r = pos / W, nr = B * (r + 1) * W;
     embedding_forward(ctx, ps_.param(embed_), codes.as<int32_t>(), e.f32(), int(N), spec_.codes, C);
-    Tensor h = forward_trunk(ctx, e, labels);
-    embedding_forward(ctx, h.f32(), row_ids.as<int32_t>() + int64_t(pos) * B, hb.f32(), B, int(N), C);
+    Tensor rows_e = et.slice_rows(0, nr);
+    embedding_forward(ctx, e.f32(), id_t.as<int32_t>() + grid_offset[size_t(r)], rows_e.f32(), nr, int(N), C);
+    Tensor h = forward_trunk(ctx, rows_e, labels, r + 1);
+    embedding_forward(ctx, h.f32(), id_t.as<int32_t>() + head_base + int64_t(pos) * B, hb.f32(), B, nr, C);
     Tensor logits = head_.forward(ctx, hb, StepInfo{});
     sample_codes(ctx, logits.f32(), codes.as<int32_t>(), B, P, spec_.codes, pos, temperature, seed, first);
   }

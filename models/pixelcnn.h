@@ -40,13 +40,15 @@ class PixelCnnPrior {
   // Accumulates parameter gradients from dlogits [B * P, K]; returns de [B * P, C] (the embedding-table gradient is
   // accumulated too when the last forward started from codes).
   Tensor backward(Context& ctx, const Tensor& dlogits);
-  // Draws B code grids position by position in raster order (49 forwards of the gated layers for 7x7, the head only
-  // at the position drawn): grid b is sample first + b of `seed` (kernels/pixelcnn.h sample_codes). Returns codes
-  // [B * P] int32.
+  // Draws B code grids position by position in raster order (for each position the gated layers over the rows down
+  // to its own, the head only at the position): grid b is sample first + b of `seed` (kernels/pixelcnn.h
+  // sample_codes). Returns codes [B * P] int32.
   Tensor sample(Context& ctx, int B, const Tensor& labels, float temperature, uint64_t seed, int64_t first);
 
-  // The gated layers without the head: features [B * P, C] of embedded inputs e [B * P, C].
-  Tensor forward_trunk(Context& ctx, const Tensor& e, const Tensor& labels);
+  // The gated layers without the head: features [B * P, C] of embedded inputs e [B * P, C]. With rows > 0 the grids
+  // are only their first `rows` rows (e [B * rows * W, C]): no tap reads a lower row, so those rows' features equal
+  // the full grid's (sampling uses this to skip the rows below the one it draws).
+  Tensor forward_trunk(Context& ctx, const Tensor& e, const Tensor& labels, int rows = 0);
 
   // The tap lists of layer l (exposed for the tests).
   static TapList vertical_taps(int kernel, bool first);

@@ -212,6 +212,32 @@ TEST(PixelCnnPrior, CausalityNoFutureAndFullPast) {
   }
 }
 
+// The prior never reads a lower row: the gated layers over the first r rows of each grid give exactly the full
+// grid's features for those rows (what sampling relies on to skip the rows below the one it draws).
+TEST(PixelCnnPrior, TruncatedGridsMatchTheFullGridsRows) {
+  Context ctx(Device::CPU);
+  PixelCnnSpec spec;
+  spec.codes = 6;
+  spec.channels = 8;
+  spec.conditional = true;
+  ParamStore ps;
+  PixelCnnPrior prior(ps, "p/", spec);
+  ps.finalize(ctx, 4);
+  const int B = 2, H = 7, W = 7, P = H * W, C = spec.channels;
+  const auto e = test::random_vec(size_t(B) * P * C, 21);
+  const Tensor labels = int_tensor(ctx, {2, 5});
+  const std::vector<float> full = prior.forward_trunk(ctx, Tensor::from_host(ctx, {B * P, C}, e.data()), labels).to_host(ctx);
+  for (int rows = 1; rows <= H; ++rows) {
+    std::vector<float> et, want;
+    for (int b = 0; b < B; ++b) {
+      et.insert(et.end(), e.begin() + size_t(b) * P * C, e.begin() + (size_t(b) * P + size_t(rows) * W) * C);
+      want.insert(want.end(), full.begin() + size_t(b) * P * C, full.begin() + (size_t(b) * P + size_t(rows) * W) * C);
+    }
+    const Tensor te = Tensor::from_host(ctx, {int64_t(B) * rows * W, C}, et.data());
+    EXPECT_LT(test::rel_error(prior.forward_trunk(ctx, te, labels, rows).to_host(ctx), want), 1e-6) << rows << " rows";
+  }
+}
+
 // Sampling fills every position with a valid code and repeats for the same seed.
 TEST(PixelCnnPrior, SamplingIsValidAndRepeatable) {
   Context ctx(Device::CPU);
