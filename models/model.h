@@ -75,6 +75,13 @@ class Model {
   // State beyond parameters, saved in and restored from checkpoints.
   virtual std::vector<HostTensor> extra_state(Context& ctx) const { return {}; }
   virtual void load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors) {}
+
+  // Diffusion sampling settings for generate() (keys: sampler, sample_steps, eta, guidance, ema, cuda_graph, as
+  // the sample command's flags); kinds without a sampler reject any setting with an error naming the kind.
+  virtual void set_sampling(const nlohmann::json& settings);
+  // The denoising of one sample (seed, sample index, label) as `frames` images [frames, 1, 28, 28] in [0, 1], from
+  // the start noise to the result (diffusion kinds; others fail naming the kind).
+  virtual Tensor trajectory(Context& ctx, uint64_t seed, int64_t index, int label, int frames);
 };
 
 // Defaults for the training loop, per kind.
@@ -106,6 +113,7 @@ ModelKind vae_kind();
 ModelKind cvae_kind();
 ModelKind classifier_kind();
 ModelKind gan_kind();
+ModelKind ddpm_kind();
 
 // Helpers shared by the models: parse "512,256" style lists from config values.
 std::vector<int> int_list(const nlohmann::json& v, const std::string& key);

@@ -26,9 +26,19 @@ Tensor Model::encode(Context&, const Tensor&, const Tensor&) {
 
 Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "' is not a classifier"); }
 
+void Model::set_sampling(const nlohmann::json& settings) {
+  DG_REQUIRE(settings.empty(), "model kind '", kind(), "' has no diffusion sampler; --sampler, --sample-steps, --eta, "
+             "--guidance, --no-ema and --no-cuda-graph are for ddpm checkpoints");
+}
+
+Tensor Model::trajectory(Context&, uint64_t, int64_t, int, int) {
+  fail("model kind '", kind(), "' has no denoising trajectory (--trajectory is for ddpm checkpoints)");
+}
+
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
-                                                     cvae_kind(), gan_kind()};
+                                                     cvae_kind(), gan_kind(),
+                                                     ddpm_kind()};
   return kinds;
 }
 
