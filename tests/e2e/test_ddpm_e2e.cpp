@@ -1,13 +1,11 @@
 // The ddpm kind end to end on real MNIST (CPU): a short run of a tiny U-Net brings the noise-prediction loss well
-// below that of predicting zero noise (1.0), writes a sample grid, and a resumed run (weights, Adam moments and the
-// EMA) equals an uninterrupted one bit for bit; the CLI samples from the run with DDIM and guidance and writes a
-// trajectory strip.
+// below that of predicting zero noise (1.0) and writes a sample grid; the CLI samples from the run with DDIM and
+// guidance, writes a trajectory strip, and refuses more DDIM steps than the model has timesteps.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 
-#include "models/checkpoint.h"
 #include "tests/e2e/e2e_util.h"
 
 namespace fs = std::filesystem;
@@ -30,26 +28,15 @@ TrainOptions tiny_ddpm_run(const std::string& data, const fs::path& out, int epo
   return o;
 }
 
-TEST(DdpmE2e, ShortRunLearnsToPredictNoiseAndResumesExactly) {
+TEST(DdpmE2e, ShortRunLearnsToPredictNoiseAndSamplesFromTheCli) {
   DG_REQUIRE_MNIST(data);
   e2e::TempDir dir("ddpm");
-  const TrainResult full = e2e::run_training(tiny_ddpm_run(data, dir.path / "full", 2));
-  // Predicting zero noise scores 1.0; the tiny U-Net gets well below after 96 steps (measured: see
-  // docs/diffusion.md).
+  const TrainResult full = e2e::run_training(tiny_ddpm_run(data, dir.path / "full", 1));
+  // Predicting zero noise scores 1.0 (an untrained U-Net about 1.1); 48 steps of the tiny U-Net reach about 0.23
+  // (docs/diffusion.md). Resuming is the trainer's, tested with the other kinds; the EMA's part of the checkpoint is
+  // tests/cpu/test_ddpm.cpp's EmaIsSavedAndRestored.
   EXPECT_LT(metric(full.final_test, "loss"), 0.35);
-  EXPECT_TRUE(fs::exists(dir.path / "full" / "samples" / "epoch-2.png"));
-
-  TrainOptions first = tiny_ddpm_run(data, dir.path / "split", 2);
-  first.stop_after_epochs = 1;
-  e2e::run_training(first);
-  TrainOptions rest = tiny_ddpm_run(data, dir.path / "split", 2);
-  rest.resume = true;
-  e2e::run_training(rest);
-  Context ctx(Device::CPU);
-  LoadedModel a = load_checkpoint(ctx, (dir.path / "full").string()), b = load_checkpoint(ctx, (dir.path / "split").string());
-  EXPECT_EQ(a.model->param_stores()[0].second->params().to_host(ctx),
-            b.model->param_stores()[0].second->params().to_host(ctx));
-  EXPECT_EQ(a.model->extra_state(ctx)[0].data, b.model->extra_state(ctx)[0].data);  // the EMA
+  EXPECT_TRUE(fs::exists(dir.path / "full" / "samples" / "epoch-1.png"));
 
   // The command line: guided DDIM samples of one digit, and a trajectory strip.
   const fs::path png = dir.path / "fours.png", traj = dir.path / "traj.png";
