@@ -49,8 +49,7 @@ class Ddpm : public Model {
     while (spec.channels.size() < 3) spec.channels.push_back(spec.channels.back());  // missing widths repeat the last
     spec.blocks = c.at("blocks").get<int>();
     spec.classes = kClasses;
-    DG_REQUIRE(!c.at("attention").get<bool>(),
-               "--attention: self-attention at 7x7 is not implemented yet in the ddpm U-Net (docs/diffusion.md)");
+    spec.attention = c.at("attention").get<bool>();
     timesteps_ = c.at("timesteps").get<int>();
     schedule_ = make_schedule(c.at("schedule").get<std::string>(), timesteps_);
     label_dropout_ = c.at("label_dropout").get<float>();
@@ -317,7 +316,7 @@ ModelKind ddpm_kind() {
   k.name = "ddpm";
   k.summary = "denoising diffusion (U-Net, label-conditioned with classifier-free guidance, EMA; DDPM/DDIM sampling)";
   // The GPU default (docs/diffusion.md has the small CPU configuration).
-  k.defaults = {{"channels", "64,128,128"}, {"blocks", 2},       {"attention", false}, {"timesteps", 1000},
+  k.defaults = {{"channels", "64,128,128"}, {"blocks", 2},       {"attention", true}, {"timesteps", 1000},
                 {"schedule", "cosine"},     {"label_dropout", 0.1}, {"ema_decay", 0.999}};
   k.train = TrainDefaults{20, 128, 2e-4f, false};
   k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {

@@ -1,12 +1,16 @@
 // U-Net layers and network (see unet.h), written in terms of the ops in kernels/.
 #include "models/unet.h"
 
+#include <cmath>
+
 #include "kernels/bias.h"
 #include "kernels/concat.h"
 #include "kernels/diffusion.h"
 #include "kernels/embedding.h"
 #include "kernels/gather.h"
+#include "kernels/gemm.h"
 #include "kernels/groupnorm.h"
+#include "kernels/softmax.h"
 #include "runtime/error.h"
 #include "runtime/nvtx.h"
 
@@ -95,6 +99,60 @@ Tensor ResBlock::backward(Context& ctx, const Tensor& dy, Tensor& de) {
   return dx;
 }
 
+// ---- AttentionBlock ----
+AttentionBlock::AttentionBlock(ParamStore& ps, const std::string& name, int C)
+    : C_(C),
+      gn_(ps, name + ".gn", C, GroupNorm::groups_for(C)),
+      qkv_(ps, name + ".qkv", C, 3 * C, 1, 1, 0),
+      proj_(ps, name + ".proj", C, C, 1, 1, 0) {}
+
+Tensor AttentionBlock::forward(Context& ctx, const Tensor& x) {
+  const StepInfo si;
+  const int B = int(x.dim(0)), N = int(x.dim(2) * x.dim(3)), C = C_;
+  qkv_out_ = qkv_.forward(ctx, gn_.forward(ctx, x, si), si);  // [B, 3C, N]: Q, K, V, each [C, N]
+  p_ = Tensor::empty(ctx, {B, N, N});
+  Tensor o = Tensor::empty(ctx, x.shape());
+  for (int b = 0; b < B; ++b) {  // S = Q^T K [N, N]
+    const float* q = qkv_out_.f32() + int64_t(b) * 3 * C * N;
+    gemm(ctx, Transpose::Yes, Transpose::No, N, N, C, 1.0f, q, q + int64_t(C) * N, 0.0f, p_.f32() + int64_t(b) * N * N);
+  }
+  softmax_rows_forward(ctx, p_.f32(), p_.f32(), int64_t(B) * N, N, 1.0f / std::sqrt(float(C)));
+  for (int b = 0; b < B; ++b) {  // O = V P^T [C, N]
+    const float* v = qkv_out_.f32() + int64_t(b) * 3 * C * N + 2 * int64_t(C) * N;
+    gemm(ctx, Transpose::No, Transpose::Yes, C, N, N, 1.0f, v, p_.f32() + int64_t(b) * N * N, 0.0f,
+         o.f32() + int64_t(b) * C * N);
+  }
+  Tensor y = proj_.forward(ctx, o, si);
+  axpby(ctx, 1.0f, x.f32(), 1.0f, y.f32(), y.numel());
+  return y;
+}
+
+Tensor AttentionBlock::backward(Context& ctx, const Tensor& dy) {
+  const int B = int(dy.dim(0)), N = int(dy.dim(2) * dy.dim(3)), C = C_;
+  const Tensor dout = proj_.backward(ctx, dy, true);  // dO [B, C, N]
+  Tensor dqkv = Tensor::empty(ctx, qkv_out_.shape());
+  Tensor dp = Tensor::empty(ctx, {B, N, N});
+  for (int b = 0; b < B; ++b) {
+    const float* v = qkv_out_.f32() + int64_t(b) * 3 * C * N + 2 * int64_t(C) * N;
+    const float* dob = dout.f32() + int64_t(b) * C * N;
+    float* dv = dqkv.f32() + int64_t(b) * 3 * C * N + 2 * int64_t(C) * N;
+    gemm(ctx, Transpose::No, Transpose::No, C, N, N, 1.0f, dob, p_.f32() + int64_t(b) * N * N, 0.0f, dv);  // dO P
+    gemm(ctx, Transpose::Yes, Transpose::No, N, N, C, 1.0f, dob, v, 0.0f, dp.f32() + int64_t(b) * N * N);  // dO^T V
+  }
+  softmax_rows_backward(ctx, p_.f32(), dp.f32(), dp.f32(), int64_t(B) * N, N, 1.0f / std::sqrt(float(C)));  // dS
+  for (int b = 0; b < B; ++b) {
+    const float* q = qkv_out_.f32() + int64_t(b) * 3 * C * N;
+    const float* ds = dp.f32() + int64_t(b) * N * N;
+    float* dq = dqkv.f32() + int64_t(b) * 3 * C * N;
+    gemm(ctx, Transpose::No, Transpose::Yes, C, N, N, 1.0f, q + int64_t(C) * N, ds, 0.0f, dq);  // dQ = K dS^T
+    gemm(ctx, Transpose::No, Transpose::No, C, N, N, 1.0f, q, ds, 0.0f, dq + int64_t(C) * N);   // dK = Q dS
+  }
+  Tensor dx = gn_.backward(ctx, qkv_.backward(ctx, dqkv, true), true);
+  axpby(ctx, 1.0f, dy.f32(), 1.0f, dx.f32(), dx.numel());
+  qkv_out_ = p_ = Tensor();
+  return dx;
+}
+
 // ---- UNet ----
 UNet::UNet(ParamStore& ps, const std::string& name, const UNetSpec& spec) : spec_(spec), ps_(ps) {
   DG_REQUIRE(spec.channels.size() == 3, "--channels: the ddpm U-Net takes three widths (28, 14 and 7 pixels) like "
@@ -121,6 +179,7 @@ UNet::UNet(ParamStore& ps, const std::string& name, const UNetSpec& spec) : spec
       downsample_.push_back(std::make_unique<Conv2d>(ps, name + ".downsample" + std::to_string(l), c, c, 3, 2, 1));
   }
   mid_ = std::make_unique<ResBlock>(ps, name + ".mid", c, c, emb_);
+  if (spec.attention) mid_attn_ = std::make_unique<AttentionBlock>(ps, name + ".mid_attn", c);
   up_.resize(3);
   up_in_ch_.assign(3, 0);
   for (int l = 2; l >= 0; --l) {
@@ -167,6 +226,7 @@ Tensor UNet::forward(Context& ctx, const Tensor& x, const Tensor& t, const Tenso
     if (l < 2) h = downsample_[size_t(l)]->forward(ctx, h, si);
   }
   h = mid_->forward(ctx, h, e_);
+  if (mid_attn_) h = mid_attn_->forward(ctx, h);
   int up_i = 0;
   for (int l = 2; l >= 0; --l) {
     const Tensor& s = skips[size_t(l)];
@@ -205,6 +265,7 @@ void UNet::backward(Context& ctx, const Tensor& dout) {
     concat_channels_backward(ctx, dh.f32(), da.f32(), dskips[size_t(l)].f32(), B, ca, cb, S);
     dh = da;
   }
+  if (mid_attn_) dh = mid_attn_->backward(ctx, dh);
   dh = mid_->backward(ctx, dh, de);
   for (int l = 2; l >= 0; --l) {
     if (l < 2) dh = downsample_[size_t(l)]->backward(ctx, dh, true);

@@ -45,10 +45,26 @@ class ResBlock {
   std::unique_ptr<Conv2d> skip_;
 };
 
+// Single-head self-attention over the H * W positions: y = x + proj(V softmax(Q^T K / sqrt(C))^T), with Q, K, V
+// from a 1x1 convolution of GN(x) (C -> 3C) and proj a 1x1 convolution (C -> C). Used at 7x7 (49 positions).
+class AttentionBlock {
+ public:
+  AttentionBlock(ParamStore& ps, const std::string& name, int C);
+  Tensor forward(Context& ctx, const Tensor& x);
+  Tensor backward(Context& ctx, const Tensor& dy);
+
+ private:
+  int C_;
+  GroupNorm gn_;
+  Conv2d qkv_, proj_;
+  Tensor qkv_out_, p_;  // [B, 3C, H, W], attention weights [B, N, N]
+};
+
 struct UNetSpec {
   std::vector<int> channels;  // widths at 28, 14 and 7 pixels
   int blocks = 1;             // residual blocks per level (down and up)
   int classes = 10;           // labels 0..classes-1, and `classes` is the null label (classifier-free guidance)
+  bool attention = false;     // a self-attention block after the middle residual block (7x7)
 };
 
 class UNet {
@@ -74,6 +90,7 @@ class UNet {
   std::vector<std::unique_ptr<Conv2d>> downsample_, upconv_;
   std::vector<std::unique_ptr<UpsampleNearest>> upsample_;
   std::unique_ptr<ResBlock> mid_;
+  std::unique_ptr<AttentionBlock> mid_attn_;
   std::unique_ptr<GroupNorm> out_gn_;
   ActivationLayer out_act_{"unet.out.silu", Activation::SiLU};
   std::unique_ptr<Conv2d> out_conv_;

@@ -133,7 +133,7 @@ const std::vector<PeerSpec>& peer_table() {
       {"vae", "vae_torch.py", {"hidden", "latent"}, true},
       {"cvae", "cvae_torch.py", {"hidden", "latent", "kl_weight"}, true},
       {"gan", "gan_torch.py", {"latent", "channels", "conditional"}, false},
-      {"ddpm", "ddpm_torch.py", {"channels", "blocks", "timesteps"}, false},
+      {"ddpm", "ddpm_torch.py", {"channels", "blocks", "attention", "timesteps"}, false},
   };
   return peers;
 }

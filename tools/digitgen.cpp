@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   std::string schedule;
   float label_dropout = -1, ema_decay = -1;
   train->add_option("--blocks", blocks, "residual blocks per U-Net level (ddpm)");
-  train->add_flag("--attention", attention, "self-attention at 7x7 in the U-Net (ddpm; not implemented yet)");
+  train->add_flag("--attention", attention, "a self-attention block at 7x7 in the U-Net's middle (ddpm)");
   train->add_option("--timesteps", timesteps, "diffusion steps T (ddpm, default 1000)");
   train->add_option("--schedule", schedule, "noise schedule: linear or cosine (ddpm)")
       ->check(CLI::IsMember({"linear", "cosine"}));

@@ -10,7 +10,8 @@ blocks per level, E = 4 c0:
              -> Conv3x3(cout, cout) -> + (x, or Conv1x1(cin, cout)(x) when cin != cout); GroupNorm groups: the largest
              of 32, 16, 8, 4, 2 dividing C with at least 4 channels per group, else 1
   down: Conv3x3(1, c0); level l: blocks ResBlocks to c_l, skip_l = h, then (l < 2) Conv3x3 stride 2 (28 -> 14 -> 7)
-  mid: ResBlock(c2, c2)
+  mid: ResBlock(c2, c2), then with --attention a self-attention block: x + proj(V softmax(Q^T K / sqrt(C))^T) with
+             Q, K, V from Conv1x1(C, 3C)(GN(x)) and proj = Conv1x1(C, C), over the 49 positions
   up, l = 2, 1, 0: h = cat(h, skip_l); blocks ResBlocks (the first from C_h + c_l) to c_l; (l > 0) nearest x2 upsample
              -> Conv3x3(c_l, c_{l-1})
   out: GN(c0) -> SiLU -> Conv3x3(c0, 1)
@@ -28,6 +29,7 @@ import peer_common as pc
 _p = pc.parser(__doc__)
 _p.add_argument("--channels", default="64,128,128", help="c0[,c1[,c2]]")
 _p.add_argument("--blocks", type=int, default=2)
+_p.add_argument("--attention", action="store_true", help="self-attention after the middle block (7x7)")
 _p.add_argument("--timesteps", type=int, default=1000)
 _p.add_argument("--lr", type=float, default=2e-4)
 _p.add_argument("--sample-steps", type=int, default=50, help="DDIM steps of the timed sampling call (0: none)")
@@ -62,8 +64,22 @@ class ResBlock(nn.Module):
         return h + (self.skip(x) if self.skip is not None else x)
 
 
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.gn, self.qkv, self.proj = nn.GroupNorm(groups_for(c), c), nn.Conv2d(c, 3 * c, 1), nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        B, C, H, W = x.shape
+        q, k, v = self.qkv(self.gn(x)).view(B, 3, C, H * W).unbind(1)
+        p = torch.softmax(torch.bmm(q.transpose(1, 2), k) / math.sqrt(C), dim=2)  # [B, N, N]
+        o = torch.bmm(v, p.transpose(1, 2)).view(B, C, H, W)
+        return x + self.proj(o)
+
+
 class UNet(nn.Module):
-    def __init__(self, ch, blocks):
+    def __init__(self, ch, blocks, attention):
         super().__init__()
         self.c0 = ch[0]
         E = 4 * ch[0]
@@ -81,6 +97,7 @@ class UNet(nn.Module):
             if l < 2:
                 self.downsample.append(nn.Conv2d(c, c, 3, 2, 1))
         self.mid = ResBlock(c, c, E)
+        self.attn = Attention(c) if attention else None
         self.up, self.upconv = nn.ModuleList(), nn.ModuleList()
         for l in (2, 1, 0):
             level = nn.ModuleList()
@@ -108,6 +125,8 @@ class UNet(nn.Module):
             if l < 2:
                 h = self.downsample[l](h)
         h = self.mid(h, e)
+        if self.attn is not None:
+            h = self.attn(h)
         for i, l in enumerate((2, 1, 0)):
             h = torch.cat([h, skips[l]], dim=1)
             for blk in self.up[i]:
@@ -133,8 +152,8 @@ def main():
         ch.append(ch[-1])
     images, labels = pc.load_mnist_train(a.data)
     get = pc.batches(images.view(-1, 1, 28, 28), labels, a.batch)
-    net = UNet(ch, a.blocks)
-    ema = UNet(ch, a.blocks)
+    net = UNet(ch, a.blocks, a.attention)
+    ema = UNet(ch, a.blocks, a.attention)
     ema.load_state_dict(net.state_dict())
     ema_params, params = list(ema.parameters()), list(net.parameters())
     opt = torch.optim.Adam(params, lr=a.lr)
@@ -180,7 +199,7 @@ def main():
         extra = {"sample_steps": S, "sample_n": n,
                  "sample_images_per_s": n / (__import__("time").perf_counter() - t0)}
     pc.report(a, "ddpm", steps, dt, loss, train_flops_per_image=3 * fwd, forward_flops=fwd, channels=a.channels,
-              blocks=a.blocks, timesteps=a.timesteps, params=sum(p.numel() for p in params), **extra)
+              blocks=a.blocks, attention=a.attention, timesteps=a.timesteps, params=sum(p.numel() for p in params), **extra)
 
 
 if __name__ == "__main__":

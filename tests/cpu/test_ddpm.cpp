@@ -111,7 +111,6 @@ TEST(Ddpm, SettingsErrorsNameTheFlag) {
   EXPECT_THROW(m->set_sampling({{"steps", 3}}), Error);
   const ModelKind& k = find_model_kind("ddpm");
   EXPECT_THROW(k.create(ctx, merge_config(k, {{"channels", "8,8,8,8"}}), 1), Error);
-  EXPECT_THROW(k.create(ctx, merge_config(k, {{"channels", "8"}, {"attention", true}}), 1), Error);
   EXPECT_THROW(k.create(ctx, merge_config(k, {{"channels", "8"}, {"label_dropout", 1.0}}), 1), Error);
   // Kinds without a sampler reject sampler settings.
   const ModelKind& vae = find_model_kind("vae");
