@@ -154,8 +154,8 @@ int main(int argc, char** argv) {
   sample->add_option("--sampler", sampler, "ddpm (ancestral, all steps) or ddim (ddpm checkpoints; default ddim)")
       ->check(CLI::IsMember({"ddpm", "ddim"}));
   sample->add_option("--sample-steps", sample_steps, "DDIM steps (default 50)");
-  sample->add_option("--eta", eta, "DDIM noise scale in [0, 1]: 0 deterministic (default), 1 ancestral");
-  sample->add_option("--guidance", guidance, "classifier-free guidance scale (default 2; 1 = none)");
+  sample->add_option("--eta", eta, "DDIM noise scale in [0, 1]: 0 deterministic, 1 ancestral (default)");
+  sample->add_option("--guidance", guidance, "classifier-free guidance scale (default 3; 1 = none)");
   sample->add_flag("--no-ema", no_ema, "sample with the raw weights instead of their moving average");
   sample->add_flag("--no-cuda-graph", no_cuda_graph, "run each denoising step eagerly instead of replaying a CUDA graph");
   sample->add_option("--trajectory", trajectory_out,
