@@ -382,8 +382,8 @@ int main(int argc, char** argv) {
                 ctx.synchronize();
                 const double el = since(t0);
                 d << " " << (std::string(sampler) == "ddim" ? "DDIM-50" : "DDPM-" + hidden_str(cfg["timesteps"]))
-                  << (ctx.on_gpu() ? (graph ? " (graph)" : " (no graph)") : "") << " " << std::fixed
-                  << std::setprecision(1) << double(n) / el << " img/s;";
+                  << (ctx.on_gpu() ? (graph ? " (graph)" : " (no graph)") : "") << " " << std::setprecision(3)
+                  << double(n) / el << " img/s;";
               }
             model->set_sampling({{"sampler", "ddim"}, {"sample_steps", 50}, {"cuda_graph", true}});
             row.diffusion = d.str();
