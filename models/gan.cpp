@@ -445,7 +445,16 @@ void Gan::load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors)
     put(n + ".sn_v", w.state.v);
   }
   for (auto& [name, t] : gen_net_.state()) put("gen/" + name, *t);
-  if (gen_average_) gen_average_->load_state(ctx, tensors);
+  if (!gen_average_) return;
+  const bool has_average =
+      std::any_of(tensors.begin(), tensors.end(), [](const HostTensor& t) { return t.name == "gen/ema"; });
+  if (has_average) {
+    gen_average_->load_state(ctx, tensors);
+  } else {  // written before the weight average existed
+    std::fprintf(stderr, "warning: gan: the checkpoint has no generator weight average (state/gen/ema); sampling "
+                         "from the trained weights\n");
+    gen_average_.reset();
+  }
 }
 
 ModelKind gan_kind() {

@@ -90,6 +90,14 @@ class Model {
   // Kind-specific statistics over the reconstruct() calls since the last call (the VQ-VAE: codebook perplexity
   // and codes in use over all reconstructed digits); resets them.
   virtual Metrics take_reconstruct_stats() { return {}; }
+
+  // ---- Added for the diffusion model (issue 5) ----
+  // Diffusion sampling settings for generate() (keys: sampler, sample_steps, eta, guidance, ema, cuda_graph, as
+  // the sample command's flags); kinds without a sampler reject any setting with an error naming the kind.
+  virtual void set_sampling(const nlohmann::json& settings);
+  // The denoising of one sample (seed, sample index, label) as `frames` images [frames, 1, 28, 28] in [0, 1], from
+  // the start noise to the result (diffusion kinds; others fail naming the kind).
+  virtual Tensor trajectory(Context& ctx, uint64_t seed, int64_t index, int label, int frames);
 };
 
 // Defaults for the training loop, per kind.
@@ -122,6 +130,7 @@ ModelKind cvae_kind();
 ModelKind classifier_kind();
 ModelKind gan_kind();
 ModelKind vqvae_kind();
+ModelKind ddpm_kind();
 
 // Helpers shared by the models: parse "512,256" style lists from config values.
 std::vector<int> int_list(const nlohmann::json& v, const std::string& key);

@@ -34,9 +34,18 @@ Tensor Model::reconstruct(Context&, const Tensor&, const int32_t*) {
   fail("model kind '", kind(), "' does not reconstruct its input");
 }
 
+void Model::set_sampling(const nlohmann::json& settings) {
+  DG_REQUIRE(settings.empty(), "model kind '", kind(), "' has no diffusion sampler; --sampler, --sample-steps, --eta, "
+             "--guidance, --no-ema and --no-cuda-graph are for ddpm checkpoints");
+}
+
+Tensor Model::trajectory(Context&, uint64_t, int64_t, int, int) {
+  fail("model kind '", kind(), "' has no denoising trajectory (--trajectory is for ddpm checkpoints)");
+}
+
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
-                                                     cvae_kind(), gan_kind(), vqvae_kind()};
+                                                     cvae_kind(), gan_kind(), vqvae_kind(), ddpm_kind()};
   return kinds;
 }
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -137,6 +138,7 @@ const std::vector<PeerSpec>& peer_table() {
        {"channels", "codebook_size", "code_dim", "commitment", "dead_after", "prior_channels", "prior_layers",
         "prior_kernel", "prior_head"},
        false},
+      {"ddpm", "ddpm_torch.py", {"channels", "blocks", "attention", "timesteps"}, false},
   };
   return peers;
 }
@@ -203,6 +205,9 @@ PeerResult run_peer(const std::string& python, const std::string& script, const 
     r.train_flops = j.value("train_flops_per_image", 0.0);
     r.ok = true;
     std::ostringstream n;
+    if (j.contains("sample_images_per_s"))  // diffusion peers: one timed DDIM call
+      n << "DDIM-" << j.value("sample_steps", 0) << " sampling " << j.at("sample_images_per_s").get<double>()
+        << " img/s (" << j.value("sample_n", 0) << " digits, guided); ";
     n << "torch " << j.value("torch", "?") << ", " << j.value("threads", 0) << " intra-op threads, BLAS "
       << j.value("blas", "?") << " (" << j.value("blas_threads", std::string("?")) << " threads), OMP_WAIT_POLICY "
       << j.value("omp_wait_policy", "?");
@@ -232,6 +237,7 @@ struct Row {
   std::string error;
   double ms_per_step = 0, train_ips = 0, sample_ips = -1, peak_mib = 0, loss = NAN;
   double fwd_flops = 0;  // per image, 0 when not an MLP
+  std::string diffusion;  // diffusion kinds: sampling img/s per sampler (and with / without the CUDA graph)
   PeerResult peer;
   bool peer_ran = false;
 };
@@ -262,6 +268,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-peer", peer_off, "do not run the PyTorch peer");
   app.add_option("--python", python, "Python with torch for the peers");
   app.add_option("--peer-dir", peer_dir, "folder of the peer scripts (default <source>/profiling/peers)");
+  std::string config_flag;
+  int diffusion_n = 0;
+  app.add_option("--config", config_flag,
+                 "JSON architecture settings for the kinds that have them, e.g. '{\"channels\": \"16,32,32\", "
+                 "\"blocks\": 1}' (the ddpm CPU configuration)");
+  app.add_option("--diffusion-n", diffusion_n,
+                 "digits per timed DDPM/DDIM sampling call of diffusion kinds (default: 8 on the CPU, the batch on a GPU)");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -291,6 +304,17 @@ int main(int argc, char** argv) {
       nlohmann::json o = nlohmann::json::object();
       if (!hidden.empty() && k->defaults.contains("hidden")) o["hidden"] = hidden;
       if (latent > 0 && k->defaults.contains("latent")) o["latent"] = latent;
+      if (!config_flag.empty()) {
+        nlohmann::json extra;
+        try {
+          extra = nlohmann::json::parse(config_flag);
+        } catch (const std::exception& e) {
+          fail("--config: not a JSON object: ", e.what());
+        }
+        DG_REQUIRE(extra.is_object(), "--config: expected a JSON object like {\"channels\": \"16,32,32\"}");
+        for (auto it = extra.begin(); it != extra.end(); ++it)
+          if (k->defaults.contains(it.key())) o[it.key()] = it.value();
+      }
       cases.push_back({k->name, k, o, peer ? find_peer(k->name, merge_config(*k, o)) : nullptr});
       if (k->defaults.contains("prior_epochs")) {
         std::ostringstream extra;
@@ -365,6 +389,29 @@ int main(int argc, char** argv) {
             const auto [calls, gel] = time_loop(ctx, sample_seconds, 2, [&](int64_t i) { gen(i + 1); });
             row.sample_ips = double(calls) * B / gel;
           }
+          // Diffusion kinds (those with timesteps): one timed call each of DDIM-50 and ancestral DDPM over all
+          // timesteps, guided (scale 2), on a GPU with and without the CUDA graph.
+          if (model->can_generate() && cfg.contains("timesteps") && sample_seconds > 0) {
+            const int n = diffusion_n > 0 ? diffusion_n : (ctx.on_gpu() ? B : 8);
+            std::vector<int32_t> labels(static_cast<size_t>(n));
+            for (int i = 0; i < n; ++i) labels[size_t(i)] = i % 10;
+            std::ostringstream d;
+            d << n << " digits per call:";
+            for (const char* sampler : {"ddim", "ddpm"})
+              for (bool graph : {true, false}) {
+                if (graph && !ctx.on_gpu()) continue;
+                model->set_sampling({{"sampler", sampler}, {"sample_steps", 50}, {"guidance", 2.0}, {"cuda_graph", graph}});
+                const auto t0 = Clock::now();
+                model->generate(ctx, 0, n, seed, labels.data());
+                ctx.synchronize();
+                const double el = since(t0);
+                d << " " << (std::string(sampler) == "ddim" ? "DDIM-50" : "DDPM-" + hidden_str(cfg["timesteps"]))
+                  << (ctx.on_gpu() ? (graph ? " (graph)" : " (no graph)") : "") << " " << std::setprecision(3)
+                  << double(n) / el << " img/s;";
+              }
+            model->set_sampling({{"sampler", "ddim"}, {"sample_steps", 50}, {"cuda_graph", true}});
+            row.diffusion = d.str();
+          }
           last_stats = ctx.pool().stats();
           row.peak_mib = mib(double(last_stats.peak - base));
         } catch (const std::exception& e) {
@@ -408,6 +455,8 @@ int main(int argc, char** argv) {
       std::printf("%-12s %6d %9.2f %11.0f %12s %9.1f %8.4g %9s %7s %10s %7s\n", r.label.c_str(), r.batch, r.ms_per_step,
                   r.train_ips, sample, r.peak_mib, r.loss, flops, frac, peer, ratio);
     }
+    for (const Row& r : rows)
+      if (!r.diffusion.empty()) std::printf("sampling (%s, batch %d): %s\n", r.label.c_str(), r.batch, r.diffusion.c_str());
     for (const Row& r : rows) {
       if (!r.peer_ran) continue;
       std::printf("peer (%s, batch %d): %s\n", r.label.c_str(), r.batch, r.peer.note.c_str());

@@ -19,6 +19,7 @@ DEVICE=${DEVICE:-cuda} TRAIN_IMAGES=${TRAIN_IMAGES:-20000} TEST_IMAGES=${TEST_IM
 # kinds, training and sampling together.
 T_ENV=${T_ENV:-15} T_TESTS_GPU=${T_TESTS_GPU:-55} T_TESTS_CPU=${T_TESTS_CPU:-35} T_TRAIN=${T_TRAIN:-100}
 T_BENCH=${T_BENCH:-40} T_SANITIZER=${T_SANITIZER:-35}
+T_DDPM=${T_DDPM:-30}  # per ddpm sampler variant (stage 4d)
 MAX_OUT_FILES=8
 
 mkdir -p "$OUT"
@@ -191,6 +192,26 @@ else
     fi
     record "4 train $k" "$st" "$dt" "$note"
   done
+fi
+
+# ---- 4d: the diffusion samplers on the ddpm run of stage 4: guided DDIM-50 fours, ancestral DDPM over all
+# timesteps, each with and without the CUDA graph (the gpu test DdpmGpu compares their digits) ----
+if ((RUN_DEVICE)) && [[ -d $WORK/runs/ddpm/checkpoints ]]; then
+  t0=$(now) st=PASS note=""
+  for v in "ddim --sample-steps 50" "ddim --sample-steps 50 --no-cuda-graph" "ddpm" "ddpm --no-cuda-graph"; do
+    name=$(tr -c 'a-z0-9' '-' <<<"$v" | sed 's/-*$//')
+    t1=$(now)
+    # shellcheck disable=SC2086
+    if timeout --kill-after=2 "$T_DDPM" "$BUILD/digitgen" sample --device "$DEVICE" --checkpoint "$WORK/runs/ddpm" \
+      --sampler $v --label 4 --guidance 2.0 --n 64 --out "$WORK/grids/ddpm-$name.png" >>"$LOG" 2>&1; then
+      note+="$name $(elapsed "$t1")s; "
+    else
+      st=FAIL note+="$name failed; "
+    fi
+  done
+  record "4d ddpm samplers" "$st" "$(elapsed "$t0")" "${note% }"
+else
+  record "4d ddpm samplers" SKIP 0 "no GPU or no ddpm run from stage 4"
 fi
 
 # ---- 5: benchmark ----

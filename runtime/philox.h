@@ -18,9 +18,10 @@ enum PhiloxPurpose : uint32_t {
   kPurposeReparam = 4,          // index: element, step: training step
   kPurposeSampleLatent = 5,     // index: sample index * latent size + j, step: 0
   kPurposeInit = 6,             // index: parameter element, step: parameter tensor id
-  kPurposeDiffusionTrain = 7,   // reserved for the diffusion model
-  kPurposeDiffusionSample = 8,  // reserved for the diffusion model
-  kPurposeLabelDropout = 9,     // reserved for classifier-free guidance
+  kPurposeDiffusionTrain = 7,   // noise: index (training step * B + row) * pixels + pixel, step 0; timestep: index
+                                // training step * B + row, step 1 (test metrics: image index instead of step * B + row)
+  kPurposeDiffusionSample = 8,  // index: sample index * pixels + pixel, step: the timestep denoised (T: start noise)
+  kPurposeLabelDropout = 9,     // index: training step * B + row, step 0 (classifier-free guidance's null label)
   kPurposeGanNoise = 10,        // reserved for the GAN
   kPurposeBinarize = 11,        // index: image index * pixels + pixel, step: training step (0 for the fixed test set)
   kPurposeSpectralInit = 12,    // index: element of u (j) then v (rows + j), step: id of the normalised weight

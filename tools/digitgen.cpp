@@ -108,8 +108,8 @@ int main(int argc, char** argv) {
   train->add_flag("--no-spectral-norm", no_spectral_norm, "train the GAN's discriminator without spectral normalisation");
   train->add_option("--label-smoothing", label_smoothing, "BCE target for real images, one-sided smoothing (GAN, default 0.9)");
   train->add_option("--ema-decay", ema_decay,
-                    "decay of the weight average that sampling uses (GAN generator, default 0.999; 0 samples from the "
-                    "trained weights); of the codebook's moving averages (VQ-VAE, default 0.99)");
+                    "decay of the weight average that sampling uses (GAN generator and ddpm, default 0.999; 0 samples "
+                    "from the trained weights); of the codebook's moving averages (VQ-VAE, default 0.99)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   // VQ-VAE (issue 4).
@@ -139,6 +139,18 @@ int main(int argc, char** argv) {
   train->add_option("--profile-steps", profile_steps, "A:B: cudaProfilerStart/Stop around steps A..B-1 (Nsight Systems)");
   train->add_flag("--tf32", topt.tf32, "allow TF32 tensor-core math in cuBLAS (faster, less exact)");
   train->add_flag("--quiet", topt.quiet, "no progress line");
+  // Diffusion (ddpm).
+  int blocks = 0, timesteps = 0;
+  bool attention = false;
+  std::string schedule;
+  float label_dropout = -1;
+  train->add_option("--blocks", blocks, "residual blocks per U-Net level (ddpm)");
+  train->add_flag("--attention", attention, "a self-attention block at 7x7 in the U-Net's middle (ddpm)");
+  train->add_option("--timesteps", timesteps, "diffusion steps T (ddpm, default 1000)");
+  train->add_option("--schedule", schedule, "noise schedule: linear or cosine (ddpm)")
+      ->check(CLI::IsMember({"linear", "cosine"}));
+  train->add_option("--label-dropout", label_dropout,
+                    "probability of training on the null label, for classifier-free guidance (ddpm, default 0.1)");
 
   // ---- sample ----
   std::string ckpt, out;
@@ -156,6 +168,22 @@ int main(int argc, char** argv) {
   sample->add_option("--label", label,
                      "conditional models: a digit 0..9, or 'all' for one row per digit with the same styles in each "
                      "column (--n columns, default 10)");
+
+  // Diffusion sampling (ddpm).
+  std::string sampler, trajectory_out;
+  int sample_steps = 0;
+  double eta = -1;
+  float guidance = -1;
+  bool no_ema = false, no_cuda_graph = false;
+  sample->add_option("--sampler", sampler, "ddpm (ancestral, all steps) or ddim (ddpm checkpoints; default ddim)")
+      ->check(CLI::IsMember({"ddpm", "ddim"}));
+  sample->add_option("--sample-steps", sample_steps, "DDIM steps (default 50)");
+  sample->add_option("--eta", eta, "DDIM noise scale in [0, 1]: 0 deterministic, 1 ancestral (default)");
+  sample->add_option("--guidance", guidance, "classifier-free guidance scale (default 3; 1 = none)");
+  sample->add_flag("--no-ema", no_ema, "sample with the raw weights instead of their moving average");
+  sample->add_flag("--no-cuda-graph", no_cuda_graph, "run each denoising step eagerly instead of replaying a CUDA graph");
+  sample->add_option("--trajectory", trajectory_out,
+                     "also write a PNG strip of the denoising of sample 0 (label: --label N, else 0)");
 
   // ---- restyle ----
   RestyleOptions ropt;
@@ -270,6 +298,11 @@ int main(int argc, char** argv) {
       if (prior_kernel > 0) o["prior_kernel"] = prior_kernel;
       if (prior_head > 0) o["prior_head"] = prior_head;
       if (prior_epochs >= 0) o["prior_epochs"] = prior_epochs;
+      if (blocks > 0) o["blocks"] = blocks;
+      if (attention) o["attention"] = true;
+      if (timesteps > 0) o["timesteps"] = timesteps;
+      if (!schedule.empty()) o["schedule"] = schedule;
+      if (label_dropout >= 0) o["label_dropout"] = label_dropout;
       if (stage == "prior") {
         // The prior alone, on the autoencoder of an existing run: its architecture settings, the new prior's flags.
         DG_REQUIRE(!stage_checkpoint.empty(), "--stage prior: give the VQ-VAE run with --checkpoint RUN");
@@ -304,6 +337,22 @@ int main(int argc, char** argv) {
       DG_REQUIRE(lm.model->can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits");
       DG_REQUIRE(so.label.kind == LabelChoice::Kind::None || lm.model->conditional(), "--label: ", lm.path,
                  " holds model kind '", lm.meta.kind, "', which is not conditional on a label");
+      nlohmann::json sampling = nlohmann::json::object();
+      if (!sampler.empty()) sampling["sampler"] = sampler;
+      if (sample_steps > 0) sampling["sample_steps"] = sample_steps;
+      if (eta >= 0) sampling["eta"] = eta;
+      if (guidance >= 0) sampling["guidance"] = guidance;
+      if (no_ema) sampling["ema"] = false;
+      if (no_cuda_graph) sampling["cuda_graph"] = false;
+      lm.model->set_sampling(sampling);
+      if (!trajectory_out.empty()) {
+        const int frames = 10;
+        const int digit = so.label.kind == LabelChoice::Kind::Digit ? so.label.digit : 0;
+        const std::vector<float> strip = lm.model->trajectory(ctx, seed, 0, digit, frames).to_host(ctx);
+        write_png_grid(trajectory_out, strip.data(), frames, 28, 28, frames);
+        std::printf("wrote the denoising of sample 0 (label %d) in %d frames to %s\n", digit, frames,
+                    trajectory_out.c_str());
+      }
       const SampleSummary ss = write_samples(ctx, *lm.model, so, out);
       std::printf("wrote %lld digits%s from %s (%s, device %s) to %s\n", (long long)ss.count,
                   ss.labelled ? " with labels" : "", lm.path.c_str(), lm.meta.kind.c_str(), why.c_str(), out.c_str());

@@ -44,6 +44,8 @@ TEST(ModelGradient, TrainStepGradientsMatchFiniteDifferences) {
     if (kind.defaults.contains("kl_weight")) o["kl_weight"] = 1.0;
     // Shifting the images is a data op with nothing to differentiate; left on, it only moves the test input.
     if (kind.defaults.contains("augment_shift")) o["augment_shift"] = 0;
+    // One residual block per U-Net level (ddpm): the same wiring, half the weights to nudge.
+    if (kind.defaults.contains("blocks")) o["blocks"] = 1;
     std::unique_ptr<Model> model = kind.create(ctx, merge_config(kind, o), 17);
     const Batch batch = grad_batch(ctx, 8);
     OptimConfig oc;

@@ -1,0 +1,68 @@
+// CPU reference for group normalisation: group statistics and gradient sums in double (two passes: mean, then the
+// centred sum of squares), outputs through the shared float expressions of groupnorm_body.h.
+#include "kernels/groupnorm.h"
+#include "kernels/groupnorm_body.h"
+
+namespace dg::cpu {
+
+void groupnorm_forward(Context&, const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                       float* inv_std, int B, int C, int HW, int G, float eps) {
+  const int cg = C / G;
+  const int64_t n = int64_t(cg) * HW;
+  for (int b = 0; b < B; ++b)
+    for (int g = 0; g < G; ++g) {
+      const int64_t base = (int64_t(b) * C + int64_t(g) * cg) * HW;
+      double s = 0;
+      for (int64_t k = 0; k < n; ++k) s += x[base + k];
+      const double mu = s / double(n);
+      double sq = 0;
+      for (int64_t k = 0; k < n; ++k) sq += (x[base + k] - mu) * (x[base + k] - mu);
+      const float m = float(mu), is = gn_inv_std(float(sq / double(n)), eps);
+      mean[b * G + g] = m;
+      inv_std[b * G + g] = is;
+      for (int j = 0; j < cg; ++j) {
+        const int c = g * cg + j;
+        const int64_t o = base + int64_t(j) * HW;
+        for (int i = 0; i < HW; ++i) y[o + i] = gn_affine(x[o + i], m, is, gamma[c], beta[c]);
+      }
+    }
+}
+
+void groupnorm_backward(Context&, const float* x, const float* dy, const float* gamma, const float* mean,
+                        const float* inv_std, float* dx, float* dgamma, float* dbeta, int B, int C, int HW, int G,
+                        Grad mode) {
+  const int cg = C / G;
+  const bool acc = mode == Grad::Accumulate;
+  if (dgamma || dbeta)
+    for (int c = 0; c < C; ++c) {
+      double sdy = 0, sdyx = 0;
+      for (int b = 0; b < B; ++b) {
+        const float m = mean[b * G + c / cg], is = inv_std[b * G + c / cg];
+        const int64_t o = (int64_t(b) * C + c) * HW;
+        for (int i = 0; i < HW; ++i) {
+          sdy += dy[o + i];
+          sdyx += double(dy[o + i]) * ((x[o + i] - m) * is);
+        }
+      }
+      if (dgamma) dgamma[c] = acc ? float(dgamma[c] + sdyx) : float(sdyx);
+      if (dbeta) dbeta[c] = acc ? float(dbeta[c] + sdy) : float(sdy);
+    }
+  if (!dx) return;
+  const int64_t n = int64_t(cg) * HW;
+  for (int b = 0; b < B; ++b)
+    for (int g = 0; g < G; ++g) {
+      const float m = mean[b * G + g], is = inv_std[b * G + g];
+      const int64_t base = (int64_t(b) * C + int64_t(g) * cg) * HW;
+      double sg = 0, sgx = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        const double gv = double(gamma[g * cg + k / HW]) * dy[base + k];
+        sg += gv;
+        sgx += gv * ((x[base + k] - m) * is);
+      }
+      const float mg = float(sg / double(n)), mgx = float(sgx / double(n));
+      for (int64_t k = 0; k < n; ++k)
+        dx[base + k] = gn_dx(gamma[g * cg + k / HW] * dy[base + k], (x[base + k] - m) * is, is, mg, mgx);
+    }
+}
+
+}  // namespace dg::cpu
