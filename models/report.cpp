@@ -79,7 +79,10 @@ std::string table_row(const std::string& name, const nlohmann::json& e) {
     << ") | " << fmt(100 * num(e, m + "memorization/fraction"), "%.2f%%") << " | ";
   // Likelihood: the importance-sampled NLL where there is one, with the ELBO's NLL bound.
   const double nll = num(e, m + "likelihood/nll"), elbo = num(e, m + "likelihood/elbo");
-  r << (std::isnan(nll) ? "—" : fmt(nll, "%.2f") + " (ELBO " + fmt(-elbo, "%.2f") + ")") << " | ";
+  r << (std::isnan(nll) ? "—"
+                        : fmt(nll, "%.2f") + " (ELBO " + fmt(-elbo, "%.2f") + ")" +
+                              (e.value("conditional", false) ? ", of x given its label" : ""))
+    << " | ";
   // The model's own test metrics, whatever the kind reports (reconstruction, ELBO, codebook use, ...).
   std::string own;
   const nlohmann::json::json_pointer vp("/metrics/model/values");
@@ -109,7 +112,7 @@ void draw_charts(const std::vector<std::pair<std::string, nlohmann::json>>& eval
        << "set datafile missing 'NaN'\n"
        << "set style data histograms\nset style histogram clustered gap 1\n"
        << "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset grid ytics\n"
-       << "set xtics rotate by -30 nomirror\nset key top left font ',9'\nset yrange [0:*]\n"
+       << "set xtics rotate by -30 nomirror\nset key top left opaque font ',9'\nset yrange [0:*]\n"
        << "set multiplot layout 2,4\n"
        << "set title 'Frechet distance (lower is better)'\n"
        << "plot " << q << " using 2:xtic(1) title 'samples', '' using 3 title 'training digits (floor)'\n"
@@ -117,11 +120,11 @@ void draw_charts(const std::vector<std::pair<std::string, nlohmann::json>>& eval
        << "plot " << q << " using 4:xtic(1) title 'samples', '' using 5 title 'training digits (floor)'\n"
        << "set title 'precision and recall (k = 3)'\nset yrange [0:1]\n"
        << "plot " << q << " using 6:xtic(1) title 'precision', '' using 7 title 'recall'\n"
-       << "set title 'class entropy, nats (uniform: 2.303)'\nset yrange [0:2.5]\n"
+       << "set title 'class entropy, nats (uniform: 2.303)'\nset yrange [0:3]\n"
        << "plot " << q << " using 8:xtic(1) title 'evaluator classes', 2.302585 with lines dt 2 title 'ln 10'\n"
-       << "set title 'train on synthetic, test on real: accuracy %'\nset yrange [0:100]\n"
+       << "set title 'train on synthetic, test on real: accuracy %'\nset yrange [0:125]\nset ytics 0, 20, 100\n"
        << "plot " << q << " using 9:xtic(1) title 'trained on samples', '' using 10 title 'trained on real digits'\n"
-       << "set title 'memorized: % of samples nearer a training image than 99% of test images'\nset yrange [0:*]\nset offsets 0, 0, 0.5, 0\n"
+       << "set title 'memorized: % of samples nearer a training image than 99% of test images'\nset yrange [0:*]\nset ytics autofreq\nset offsets 0, 0, 0.5, 0\n"
        << "plot " << q << " using 11:xtic(1) title 'samples', 1 with lines dt 2 title 'test images (1%)'\n"
        << "set title 'sampling speed, images/s (log scale)'\nset offsets 0, 0, 0, 0\nset logscale y\nset yrange [*:*]\n"
        << "plot " << q << " using 12:xtic(1) title 'images/s'\n"
