@@ -137,7 +137,7 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
   const std::string json = (dir.path / "cvae.json").string();
   const e2e::CliResult r = e2e::run_cli(
       "eval --checkpoint " + run + " --device cpu --data " + mnist + " --n 300 --test-images 400 --kid-subsets 4 " +
-      "--kid-subset-size 100 --sts-n 1280 --sts-epochs 2 --is-k 50 --is-images 40 --out " + json);
+      "--kid-subset-size 100 --sts-n 1280 --sts-epochs 1 --is-k 50 --is-images 40 --out " + json);
   ASSERT_EQ(r.status, 0) << r.output;
   std::ifstream in(json);
   const nlohmann::json e = nlohmann::json::parse(in);
@@ -158,8 +158,8 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
   EXPECT_EQ(m["sts"]["n"], 1280);  // requested labels fill every class at once
   EXPECT_EQ(m["sts"]["labels"], "requested");
   EXPECT_EQ(m["sts"]["real"]["n"], 1280);
-  // 20 steps of a fresh classifier on real digits: well above chance (0.1), far from converged.
-  EXPECT_GT(m["sts"]["real_accuracy"].get<double>(), 0.5);
+  // 10 steps of a fresh classifier on real digits (about 0.6 here): well above chance (0.1), far from converged.
+  EXPECT_GT(m["sts"]["real_accuracy"].get<double>(), 0.3);
   EXPECT_GT(m["sts"]["accuracy"].get<double>(), 0.0);
   EXPECT_LT(m["memorization"]["fraction"].get<double>(), 0.2);
   EXPECT_EQ(m["likelihood"]["images_below_elbo"], 0);
