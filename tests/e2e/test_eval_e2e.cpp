@@ -211,6 +211,13 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
                                           (dir.path / "x.json").string());
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("does not generate"), std::string::npos) << bad.output;
+  const e2e::CliResult unknown = e2e::run_cli("eval --device cpu --checkpoint " + run + " --metrics fd,speed");
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.output.find("unknown metric 'speed'"), std::string::npos) << unknown.output;
+  const e2e::CliResult not_eval = e2e::run_cli("report --device cpu --out " + (dir.path / "r2").string() + " --runs " +
+                                               (dir.path / "report" / "README.md").string());
+  EXPECT_EQ(not_eval.status, 1);
+  EXPECT_NE(not_eval.output.find("digitgen: error:"), std::string::npos) << not_eval.output;
 }
 
 }  // namespace
