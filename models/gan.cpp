@@ -2,7 +2,8 @@
 // -> BN -> ReLU -> ConvT (c1 -> 1, 28x28) -> Sigmoid; discriminator Conv (1 -> c1) -> LeakyReLU(0.2) -> Conv (c1 ->
 // c2) -> LeakyReLU(0.2) -> flatten h [B, c2*49] -> Linear -> logit, plus embed[y] . h when conditional (projection
 // discriminator). Spectral normalisation on the discriminator's three weights (one power iteration per step). Each
-// training step is one discriminator step on (real, G(z)) then one generator step on the same G(z).
+// training step is one discriminator step on (real, G(z)) then one generator step on the same G(z), then the
+// update of the generator's weight average, from which generate() draws.
 #include "models/gan.h"
 
 #include <algorithm>
@@ -91,6 +92,10 @@ Gan::Gan(Context& ctx, const nlohmann::json& c, uint64_t seed) : config_(c) {
 
   gen_.finalize(ctx, seed);
   disc_.finalize(ctx, seed ^ kDiscSeedSalt);
+  // Configurations written before the average existed have no ema_decay: they sample from the raw weights.
+  const float ema_decay = c.value("ema_decay", 0.0f);
+  DG_REQUIRE(ema_decay >= 0.0f && ema_decay < 1.0f, "--ema-decay: expected a value in [0, 1), got ", ema_decay);
+  if (ema_decay > 0.0f) gen_average_ = std::make_unique<WeightAverage>(ctx, gen_, ema_decay, "gen/ema");
   disc_view_.finalize(ctx, seed ^ kDiscSeedSalt);  // its values are overwritten before every use
 
   if (spectral_norm_) {
@@ -275,6 +280,7 @@ Metrics Gan::train_step(Context& ctx, const Batch& batch, const StepInfo& si, co
   refresh_disc_weights(ctx, 0);
   const float loss_g = generator_backward(ctx, fake, ids1);
   gen_.adam_step(ctx, opt.adam);
+  if (gen_average_) gen_average_->update(ctx);
 
   sum_d_real_ += d_real;
   sum_d_fake_ += d_fake;
@@ -343,7 +349,8 @@ Metrics Gan::eval_batch(Context& ctx, const Batch& batch, int64_t first_index) {
   return m;
 }
 
-// Sample i: latent from (seed, first + i) as the other kinds; label labels[i], else (first + i) % 10.
+// Sample i: latent from (seed, first + i) as the other kinds; label labels[i], else (first + i) % 10. Uses the
+// weight average when there is one.
 Tensor Gan::generate(Context& ctx, int64_t first, int n, uint64_t seed, const int32_t* labels) {
   std::vector<float> zh(size_t(n) * latent_);
   for (int i = 0; i < n; ++i)
@@ -355,6 +362,7 @@ Tensor Gan::generate(Context& ctx, int64_t first, int n, uint64_t seed, const in
     for (int i = 0; i < n; ++i) lab[size_t(i)] = labels ? labels[i] : int32_t((first + i) % kClasses);
     onehot = one_hot_of(ctx, labels_to_device(ctx, lab, 1));
   }
+  WeightAverage::Use averaged(ctx, gen_average_.get());
   return gen_forward(ctx, Tensor::from_host(ctx, {n, latent_}, zh.data()), onehot, false);
 }
 
@@ -416,6 +424,7 @@ std::vector<HostTensor> Gan::extra_state(Context& ctx) const {
   }
   for (auto& [name, t] : const_cast<Sequential&>(gen_net_).state())
     out.push_back({"gen/" + name, t->shape(), t->to_host(ctx)});
+  if (gen_average_) out.push_back(gen_average_->state(ctx));
   return out;
 }
 
@@ -436,6 +445,7 @@ void Gan::load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors)
     put(n + ".sn_v", w.state.v);
   }
   for (auto& [name, t] : gen_net_.state()) put("gen/" + name, *t);
+  if (gen_average_) gen_average_->load_state(ctx, tensors);
 }
 
 ModelKind gan_kind() {
@@ -443,7 +453,8 @@ ModelKind gan_kind() {
   k.name = "gan";
   k.summary = "GAN: DCGAN-style generator, spectrally normalised discriminator (--conditional: projection)";
   k.defaults = {{"latent", 64},         {"channels", "64,128"},  {"conditional", false},
-                {"gan_loss", "bce"},    {"spectral_norm", true}, {"label_smoothing", 0.9}};
+                {"gan_loss", "bce"},    {"spectral_norm", true}, {"label_smoothing", 0.9},
+                {"ema_decay", 0.999}};
   k.train = TrainDefaults{20, 128, 2e-4f, false, 0.5f, 0.999f};
   k.create = [](Context& ctx, const nlohmann::json& c, uint64_t seed) -> std::unique_ptr<Model> {
     return std::make_unique<Gan>(ctx, c, seed);

@@ -1,5 +1,6 @@
 // The GAN (kind `gan`): a DCGAN-style generator with batch norm and a spectrally normalised convolutional
-// discriminator, optionally class-conditional (one-hot label joined to z; projection discriminator). Declared here,
+// discriminator, optionally class-conditional (one-hot label joined to z; projection discriminator), sampled from
+// a moving average of the generator's weights. Declared here,
 // rather than only in gan.cpp, so the tests can reach the discriminator and generator gradients directly.
 #pragma once
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "kernels/spectral_norm.h"
 #include "models/model.h"
+#include "models/weight_average.h"
 
 namespace dg {
 
@@ -84,6 +86,9 @@ class Gan : public Model {
   std::unique_ptr<Linear> disc_fc_;
   int embed_ = -1;  // projection table [10, feat] in the disc stores (conditional only)
   std::vector<SnWeight> sn_;
+  // Moving average of the generator's weights (--ema-decay; absent at 0), which generate() samples from: it
+  // smooths the step-to-step jitter that shows as speckle in single-iterate samples.
+  std::unique_ptr<WeightAverage> gen_average_;
   Tensor h_, e_, ids_;  // saved by disc_forward: features [N, feat], label embeddings [N, feat], ids [N]
 
   // Collapse detection.

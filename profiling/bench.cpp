@@ -22,6 +22,7 @@
 #include "runtime/dataset.h"
 #include "runtime/error.h"
 #include "runtime/idx.h"
+#include "runtime/parallel.h"
 
 using namespace dg;
 using Clock = std::chrono::steady_clock;
@@ -245,7 +246,7 @@ int main(int argc, char** argv) {
   app.add_option("--sample-seconds", sample_seconds, "timed generation seconds per row")->check(CLI::NonNegativeNumber);
   app.add_option("--warmup", warmup, "untimed training steps before timing")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Philox seed");
-  app.add_option("--threads", threads, "CPU BLAS threads for us and the peer (default: OpenBLAS's, i.e. all cores)")
+  app.add_option("--threads", threads, "CPU threads (BLAS and elementwise loops) for us and the peer (default: all cores)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--peer", peer_on, "run the PyTorch peers of the kinds that have one (default on for the cpu device)");
   app.add_flag("--no-peer", peer_off, "do not run the PyTorch peer");
@@ -259,9 +260,14 @@ int main(int argc, char** argv) {
     std::string why;
     const Device device = choose_device(device_flag, &why);
     const bool peer = !peer_off && (peer_on || device == Device::CPU);
-    if (threads > 0) openblas_set_num_threads(threads);
+    if (threads > 0) {
+      openblas_set_num_threads(threads);
+      set_cpu_threads(threads);
+    }
     std::printf("digitgen_bench: device %s\n", why.c_str());
-    if (device == Device::CPU) std::printf("OpenBLAS: %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
+    if (device == Device::CPU)
+      std::printf("OpenBLAS: %s, %d threads; elementwise loops: %d threads\n", openblas_get_config(),
+                  openblas_get_num_threads(), cpu_threads());
 
     // Which cases: every selected kind with its defaults and the overrides it has keys for, each compared with its
     // peer when the peers run and the kind has one.

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   bool binarize = false;
   bool conditional = false, spectral_norm = false, no_spectral_norm = false;
   std::string gan_loss;
-  float label_smoothing = -1;
+  float label_smoothing = -1, ema_decay = -1;
   auto* train = app.add_subcommand("train", "train a model; writes a run folder");
   add_common(train);
   train->add_option("--model", topt.kind, "model kind (see `digitgen models`)");
@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   train->add_flag("--spectral-norm", spectral_norm, "spectral normalisation of the discriminator's weights (GAN, default)");
   train->add_flag("--no-spectral-norm", no_spectral_norm, "train the GAN's discriminator without spectral normalisation");
   train->add_option("--label-smoothing", label_smoothing, "BCE target for real images, one-sided smoothing (GAN, default 0.9)");
+  train->add_option("--ema-decay", ema_decay,
+                    "decay of the weight average that sampling uses (GAN generator, default 0.999; 0 samples from the "
+                    "trained weights)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
@@ -251,6 +254,7 @@ int main(int argc, char** argv) {
       if (spectral_norm) o["spectral_norm"] = true;
       if (no_spectral_norm) o["spectral_norm"] = false;
       if (label_smoothing >= 0) o["label_smoothing"] = label_smoothing;
+      if (ema_decay >= 0) o["ema_decay"] = ema_decay;
       if (augment_shift >= 0) o["augment_shift"] = augment_shift;
       DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
       train_model(topt);

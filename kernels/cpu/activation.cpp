@@ -1,19 +1,24 @@
-// CPU reference for the activations: the shared per-index bodies over the whole range, instantiated once per
-// activation so that the per-element switch folds away and the loops vectorise.
+// CPU reference for the activations: the shared per-index bodies over the whole range (split over the CPU threads),
+// instantiated once per activation so that the per-element switch folds away and the loops vectorise.
 #include "kernels/activation.h"
 #include "kernels/activation_body.h"
+#include "runtime/parallel.h"
 
 namespace dg::cpu {
 namespace {
 
 template <Activation A>
 void forward_loop(float alpha, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = activation_value(A, x[i], alpha);
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = activation_value(A, x[i], alpha);
+  });
 }
 
 template <Activation A>
 void backward_loop(float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = activation_grad(A, x[i], y ? y[i] : 0.0f, dy[i], alpha);
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) dx[i] = activation_grad(A, x[i], y ? y[i] : 0.0f, dy[i], alpha);
+  });
 }
 
 }  // namespace

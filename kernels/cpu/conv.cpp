@@ -8,6 +8,7 @@
 #include "kernels/conv.h"
 #include "kernels/conv_check.h"
 #include "kernels/gemm.h"
+#include "runtime/parallel.h"
 
 namespace dg::cpu {
 namespace {
@@ -89,12 +90,25 @@ int chunk_images(const ConvGeom& g) {
 
 // Moves rows between per-image layout [G][C][P] and chunk layout [C][G*P].
 void images_to_chunk(const float* src, float* dst, int G, int C, size_t P) {
-  for (int c = 0; c < C; ++c)
-    for (int i = 0; i < G; ++i) std::memcpy(dst + (size_t(c) * G + i) * P, src + (size_t(i) * C + c) * P, sizeof(float) * P);
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int i = 0; i < G; ++i)
+        std::memcpy(dst + (size_t(c) * G + i) * P, src + (size_t(i) * C + c) * P, sizeof(float) * P);
+  });
 }
 void chunk_to_images(const float* src, float* dst, int G, int C, size_t P) {
-  for (int c = 0; c < C; ++c)
-    for (int i = 0; i < G; ++i) std::memcpy(dst + (size_t(i) * C + c) * P, src + (size_t(c) * G + i) * P, sizeof(float) * P);
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int i = 0; i < G; ++i)
+        std::memcpy(dst + (size_t(i) * C + c) * P, src + (size_t(c) * G + i) * P, sizeof(float) * P);
+  });
+}
+
+// im2col of images b0 .. b0+n-1 into the chunk's columns, images split over the CPU threads.
+void im2col_chunk(const ConvGeom& g, const float* x, size_t in_size, size_t P, int n, float* col) {
+  parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) im2col(g, x + i * in_size, col + i * P, n * P);
+  });
 }
 
 }  // namespace
@@ -109,7 +123,7 @@ void conv2d_forward(Context& ctx, const ConvGeom& g, const float* x, const float
   float* o = static_cast<float*>(out.get());
   for (int b0 = 0; b0 < g.B; b0 += G) {
     const int n = std::min(G, g.B - b0);
-    for (int i = 0; i < n; ++i) im2col(g, x + (b0 + i) * in_size, c + i * P, n * P);
+    im2col_chunk(g, x + b0 * in_size, in_size, P, n, c);
     // out [Cout, n*P] = w [Cout, CKK] * col [CKK, n*P]
     cpu::gemm(ctx, Transpose::No, Transpose::No, g.Cout, int(n * P), int(CKK), 1.0f, w, c, 0.0f, o);
     chunk_to_images(o, y + b0 * g.Cout * P, n, g.Cout, P);
@@ -130,7 +144,9 @@ void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, cons
     images_to_chunk(dy + b0 * g.Cout * P, d, n, g.Cout, P);
     // col [CKK, n*P] = w^T [CKK, Cout] * dy [Cout, n*P]
     cpu::gemm(ctx, Transpose::Yes, Transpose::No, int(CKK), int(n * P), g.Cout, 1.0f, w, d, 0.0f, c);
-    for (int i = 0; i < n; ++i) col2im_add(g, c + i * P, n * P, dx + (b0 + i) * in_size);
+    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) col2im_add(g, c + i * P, n * P, dx + (b0 + i) * in_size);
+    });
   }
 }
 
@@ -145,7 +161,7 @@ void conv2d_backward_filter(Context& ctx, const ConvGeom& g, const float* x, con
   float* d = static_cast<float*>(dyc.get());
   for (int b0 = 0; b0 < g.B; b0 += G) {
     const int n = std::min(G, g.B - b0);
-    for (int i = 0; i < n; ++i) im2col(g, x + (b0 + i) * in_size, c + i * P, n * P);
+    im2col_chunk(g, x + b0 * in_size, in_size, P, n, c);
     images_to_chunk(dy + b0 * g.Cout * P, d, n, g.Cout, P);
     // dw [Cout, CKK] += dy [Cout, n*P] * col^T [n*P, CKK]
     cpu::gemm(ctx, Transpose::No, Transpose::Yes, g.Cout, int(CKK), int(n * P), 1.0f, d, c, 1.0f, dw);

@@ -2,9 +2,11 @@
 // a plain per-row loop (max-subtracted log-sum-exp, first-max argmax for the correct count).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/loss.h"
 #include "kernels/loss_body.h"
+#include "runtime/parallel.h"
 
 namespace dg::cpu {
 namespace {
@@ -24,25 +26,31 @@ void mse_loss(Context&, const float* pred, const float* target, float* loss, flo
 
 // The VAE's hottest elementwise loop (B x 784 per step): written branch-free over chunks so that it vectorises,
 // with the transcendental calls going to glibc's vector math (this file is compiled with -ffast-math; see
-// CMakeLists.txt). Chunk sums are float, the total double.
+// CMakeLists.txt). Chunk sums are float, kept per chunk and added in order in double, so the total does not depend
+// on how the chunks are split over the CPU threads.
 void bce_logits_loss(Context&, const float* logits, const float* target, float* loss, float* dlogits, int64_t n,
                      float scale) {
   constexpr int64_t kChunk = 1024;
-  float scratch[kChunk];
-  double total = 0;
-  for (int64_t begin = 0; begin < n; begin += kChunk) {
-    const int64_t m = std::min(kChunk, n - begin);
-    const float* x = logits + begin;
-    const float* t = target + begin;
-    float* g = dlogits ? dlogits + begin : scratch;
-    float chunk = 0.0f;
-    for (int64_t i = 0; i < m; ++i) {
-      float gi;
-      chunk += bce_logits_value_grad(x[i], t[i], &gi);
-      g[i] = scale * gi;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<float> chunk_sums(static_cast<size_t>(chunks));
+  parallel_for(chunks, std::max<int64_t>(1, kElementwiseGrain / kChunk), [&](int64_t k0, int64_t k1) {
+    float scratch[kChunk];
+    for (int64_t k = k0; k < k1; ++k) {
+      const int64_t begin = k * kChunk, m = std::min(kChunk, n - begin);
+      const float* x = logits + begin;
+      const float* t = target + begin;
+      float* g = dlogits ? dlogits + begin : scratch;
+      float chunk = 0.0f;
+      for (int64_t i = 0; i < m; ++i) {
+        float gi;
+        chunk += bce_logits_value_grad(x[i], t[i], &gi);
+        g[i] = scale * gi;
+      }
+      chunk_sums[size_t(k)] = chunk;
     }
-    total += chunk;
-  }
+  });
+  double total = 0;
+  for (float c : chunk_sums) total += c;
   *loss = float(double(scale) * total);
 }
 

@@ -153,9 +153,11 @@ TEST(Gan, CheckpointRoundTripContinuesBitForBit) {
     Model& b = *lb.model;
     ASSERT_EQ(b.kind(), "gan");
 
-    // Spectral-norm u, v (three weights) and batch-norm statistics (two layers) are in the extra state.
+    // Spectral-norm u, v (three weights), batch-norm statistics (two layers) and the generator's weight average
+    // are in the extra state.
     const std::vector<HostTensor> sa = a->extra_state(ctx), sb = b.extra_state(ctx);
-    ASSERT_EQ(sa.size(), 3u * 2 + 2u * 2);
+    ASSERT_EQ(sa.size(), 3u * 2 + 2u * 2 + 1u);
+    EXPECT_EQ(sa.back().name, "gen/ema");
     for (size_t i = 0; i < sa.size(); ++i) {
       EXPECT_EQ(sa[i].name, sb[i].name);
       EXPECT_EQ(sa[i].data, sb[i].data) << sa[i].name;
@@ -184,6 +186,34 @@ TEST(Gan, RejectsBadSettings) {
   EXPECT_THROW(k.create(ctx, merge_config(k, {{"gan_loss", "wasserstein"}}), 1), Error);
   EXPECT_THROW(k.create(ctx, merge_config(k, {{"channels", "8"}}), 1), Error);
   EXPECT_THROW(k.create(ctx, merge_config(k, {{"label_smoothing", 1.5}}), 1), Error);
+  EXPECT_THROW(k.create(ctx, merge_config(k, {{"ema_decay", 1.0}}), 1), Error);
+  EXPECT_THROW(k.create(ctx, merge_config(k, {{"ema_decay", -0.5}}), 1), Error);
+}
+
+// generate() draws from the weight average: after training steps its samples differ from the trained weights'
+// (ema_decay 0), and training leaves the trained weights in place.
+TEST(Gan, SamplesComeFromTheWeightAverage) {
+  Context ctx(Device::CPU);
+  const ModelKind& k = find_model_kind("gan");
+  auto make = [&](float decay) {
+    return k.create(ctx, merge_config(k, {{"channels", "4,6"}, {"latent", 3}, {"ema_decay", decay}}), 17);
+  };
+  std::unique_ptr<Model> averaged = make(0.99f), raw = make(0.0f);
+  OptimConfig oc;
+  oc.adam.lr = 1e-2f;
+  for (int s = 0; s < 3; ++s) {
+    averaged->train_step(ctx, make_batch(ctx, 10 + s), StepInfo{true, 3, uint32_t(s)}, oc);
+    raw->train_step(ctx, make_batch(ctx, 10 + s), StepInfo{true, 3, uint32_t(s)}, oc);
+  }
+  // Same training either way: the average does not feed back into the weights.
+  EXPECT_EQ(averaged->param_stores()[0].second->params().to_host(ctx),
+            raw->param_stores()[0].second->params().to_host(ctx));
+  const std::vector<float> a = averaged->generate(ctx, 0, 4, 9, nullptr).to_host(ctx);
+  const std::vector<float> r = raw->generate(ctx, 0, 4, 9, nullptr).to_host(ctx);
+  EXPECT_NE(a, r);
+  // And sampling puts the trained weights back.
+  EXPECT_EQ(averaged->param_stores()[0].second->params().to_host(ctx),
+            raw->param_stores()[0].second->params().to_host(ctx));
 }
 
 }  // namespace

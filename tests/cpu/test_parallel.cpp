@@ -1,0 +1,97 @@
+// The CPU worker pool: every index is visited exactly once, pieces respect the grain, nested calls run serially,
+// and results of kernels that use it do not depend on the thread count.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "kernels/activation.h"
+#include "kernels/bias.h"
+#include "kernels/conv.h"
+#include "kernels/loss.h"
+#include "runtime/context.h"
+#include "runtime/parallel.h"
+#include "runtime/philox.h"
+
+namespace dg {
+namespace {
+
+// Restores the thread count a test changed.
+struct ThreadCountGuard {
+  int saved = cpu_threads();
+  ~ThreadCountGuard() { set_cpu_threads(saved); }
+};
+
+TEST(Parallel, VisitsEveryIndexOnce) {
+  ThreadCountGuard guard;
+  for (int threads : {1, 2, 3, 8}) {
+    set_cpu_threads(threads);
+    for (int64_t n : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000), int64_t(100003)}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      std::atomic<int> pieces{0};
+      parallel_for(n, 10, [&](int64_t b, int64_t e) {
+        EXPECT_LT(b, e);
+        ++pieces;
+        for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[size_t(i)].load(), 1) << "n " << n << " index " << i;
+      EXPECT_LE(pieces.load(), std::max(1, threads)) << "n " << n;
+      if (n >= 20 * threads) EXPECT_EQ(pieces.load(), threads) << "n " << n;
+    }
+  }
+}
+
+TEST(Parallel, SmallRangesStayOnTheCaller) {
+  ThreadCountGuard guard;
+  set_cpu_threads(4);
+  int calls = 0;  // not atomic: one piece means the caller ran it alone
+  parallel_for(15, 10, [&](int64_t b, int64_t e) {
+    ++calls;
+    EXPECT_EQ(b, 0);
+    EXPECT_EQ(e, 15);
+  });
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Parallel, NestedCallsRunSerially) {
+  ThreadCountGuard guard;
+  set_cpu_threads(2);
+  std::vector<std::atomic<int>> hits(400);
+  parallel_for(20, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      parallel_for(20, 1, [&](int64_t b2, int64_t e2) {
+        for (int64_t j = b2; j < e2; ++j) ++hits[size_t(i * 20 + j)];
+      });
+  });
+  for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+}
+
+// The results of the kernels that split their loops are bit-identical with one thread and with several.
+TEST(Parallel, KernelsIndependentOfThreadCount) {
+  ThreadCountGuard guard;
+  Context ctx(Device::CPU);
+  const ConvGeom g{/*B=*/9, /*Cin=*/3, /*H=*/14, /*W=*/14, /*Cout=*/5, /*K=*/4, /*stride=*/2, /*pad=*/1};
+  std::vector<float> x(size_t(g.B) * g.Cin * g.H * g.W), w(size_t(g.Cout) * g.Cin * g.K * g.K);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = philox_normal(1, 0, i, 0);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = philox_normal(2, 0, i, 0);
+  const size_t ny = size_t(g.B) * g.Cout * g.Ho() * g.Wo();
+  std::vector<float> act_in(200000);
+  for (size_t i = 0; i < act_in.size(); ++i) act_in[i] = philox_normal(3, 0, i, 0);
+  std::vector<std::vector<float>> results;
+  for (int threads : {1, 2, 5}) {
+    set_cpu_threads(threads);
+    std::vector<float> y(ny), dx(x.size()), a(act_in.size()), da(act_in.size()), db(40), bce(1);
+    cpu::conv2d_forward(ctx, g, x.data(), w.data(), y.data());
+    cpu::conv2d_backward_data(ctx, g, y.data(), w.data(), dx.data());
+    cpu::activation_forward(ctx, Activation::SiLU, 0.0f, act_in.data(), a.data(), int64_t(a.size()));
+    cpu::bias_backward(ctx, act_in.data(), db.data(), 50, 40, 100, Grad::Overwrite);
+    cpu::bce_logits_loss(ctx, act_in.data(), a.data(), bce.data(), da.data(), int64_t(a.size()), 0.5f);
+    for (const std::vector<float>* part : {&dx, &a, &db, &da, &bce}) y.insert(y.end(), part->begin(), part->end());
+    results.push_back(std::move(y));
+  }
+  EXPECT_EQ(results[0], results[1]);
+  EXPECT_EQ(results[0], results[2]);
+}
+
+}  // namespace
+}  // namespace dg
