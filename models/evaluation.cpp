@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -160,6 +161,14 @@ class Progress {
 
 }  // namespace
 
+std::string checkpoint_stamp(const std::string& path) {
+  std::error_code ec;
+  const auto t = std::filesystem::last_write_time(path, ec);
+  if (ec) return "";
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return std::to_string(std::filesystem::file_size(path, ec)) + " bytes, modified " + std::to_string(ns);
+}
+
 const std::vector<std::string>& eval_metric_names() {
   static const std::vector<std::string> names = {"sampling", "fd",  "kid",   "pr",        "classes",
                                                  "memorization", "sts", "model", "likelihood"};
@@ -205,8 +214,10 @@ nlohmann::json evaluate_checkpoint(const EvalOptions& o) {
                         {"epoch", lm.meta.position.epoch},
                         {"device", device_description(ctx, why)},
                         {"evaluator", ev.path},
+                        {"checkpoint_modified", checkpoint_stamp(lm.path)},
                         {"seed", o.seed},
-                        {"n", n}};
+                        {"n", n},
+                        {"requested", wanted}};
   nlohmann::json& out = doc["metrics"];
   out = nlohmann::json::object();
 

@@ -40,6 +40,10 @@ struct EvalOptions {
 // Metric names in the order they are computed: sampling, fd, kid, pr, classes, memorization, sts, model, likelihood.
 const std::vector<std::string>& eval_metric_names();
 
+// The size and modification time of a checkpoint file, recorded with an evaluation so that `digitgen report` reuses
+// a kept evaluation only for the same file.
+std::string checkpoint_stamp(const std::string& path);
+
 // Runs the evaluation; the document has the checkpoint, kind, device, settings and one block per metric under
 // "metrics", each with its sample count ("n") and wall time ("seconds").
 nlohmann::json evaluate_checkpoint(const EvalOptions& o);

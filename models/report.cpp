@@ -1,6 +1,7 @@
 // The comparison report (see report.h).
 #include "models/report.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -76,7 +77,10 @@ std::string table_row(const std::string& name, const nlohmann::json& e) {
     << fmt(100 * num(e, m + "classes/min_share"), "%.1f%%") << ") | "
     << fmt(100 * num(e, m + "classes/label_agreement"), "%.1f%%") << " | "
     << fmt(100 * num(e, m + "sts/accuracy"), "%.2f%%") << " (" << fmt(100 * num(e, m + "sts/real_accuracy"), "%.2f%%")
-    << ") | " << fmt(100 * num(e, m + "memorization/fraction"), "%.2f%%") << " | ";
+    << ")";
+  // A model that rarely draws some digit trains its classifier on fewer digits than the real one.
+  if (num(e, m + "sts/n") < num(e, m + "sts/real/n")) r << ", from " << fmt(num(e, m + "sts/n"), "%.0f") << " digits";
+  r << " | " << fmt(100 * num(e, m + "memorization/fraction"), "%.2f%%") << " | ";
   // Likelihood: the importance-sampled NLL where there is one, with the ELBO's NLL bound.
   const double nll = num(e, m + "likelihood/nll"), elbo = num(e, m + "likelihood/elbo");
   r << (std::isnan(nll) ? "—"
@@ -93,44 +97,71 @@ std::string table_row(const std::string& name, const nlohmann::json& e) {
   return r.str();
 }
 
-void draw_charts(const std::vector<std::pair<std::string, nlohmann::json>>& evals, const fs::path& png) {
-  std::ostringstream data;
+// One chart panel: the data column that must hold a value in some row for the panel to be drawn, its settings and
+// its plot command (QQ stands for the quoted data file).
+struct Panel {
+  int column;
+  std::string setup, plot;
+};
+
+// Bar charts of the main metrics, one panel per metric that some evaluation has. Returns false when none has any.
+bool draw_charts(const std::vector<std::pair<std::string, nlohmann::json>>& evals, const fs::path& png) {
   const std::string m = "/metrics/";
-  auto col = [&](double v) { return std::isnan(v) ? std::string("NaN") : std::to_string(v); };
-  for (const auto& [name, e] : evals)
-    data << name << ' ' << col(num(e, m + "fd/value")) << ' ' << col(num(e, m + "fd/floor")) << ' '
-         << col(num(e, m + "kid/value")) << ' ' << col(num(e, m + "kid/floor")) << ' '
-         << col(num(e, m + "pr/precision")) << ' ' << col(num(e, m + "pr/recall")) << ' '
-         << col(num(e, m + "classes/entropy")) << ' ' << col(100 * num(e, m + "sts/accuracy")) << ' '
-         << col(100 * num(e, m + "sts/real_accuracy")) << ' ' << col(100 * num(e, m + "memorization/fraction")) << ' '
-         << col(num(e, m + "sampling/images_per_s")) << '\n';
+  // Data columns 2..12 (column 1 is the model's name).
+  const std::vector<std::pair<std::string, double>> keys = {
+      {"fd/value", 1},          {"fd/floor", 1},           {"kid/value", 1},          {"kid/floor", 1},
+      {"pr/precision", 1},      {"pr/recall", 1},          {"classes/entropy", 1},    {"sts/accuracy", 100},
+      {"sts/real_accuracy", 100}, {"memorization/fraction", 100}, {"sampling/images_per_s", 1}};
+  std::ostringstream data;
+  std::vector<bool> has(keys.size() + 2, false);
+  for (const auto& [name, e] : evals) {
+    data << name;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      const double v = keys[k].second * num(e, m + keys[k].first);
+      data << ' ' << (std::isnan(v) ? std::string("NaN") : std::to_string(v));
+      if (!std::isnan(v)) has[k + 2] = true;
+    }
+    data << '\n';
+  }
+  const std::vector<Panel> all = {
+      {2, "set title 'Frechet distance (lower is better)'\nset yrange [0:*]\n",
+       "plot QQ using 2:xtic(1) title 'samples', '' using 3 title 'training digits (floor)'\n"},
+      {4, "set title 'KID (lower is better)'\nset yrange [0:*]\n",
+       "plot QQ using 4:xtic(1) title 'samples', '' using 5 title 'training digits (floor)'\n"},
+      {6, "set title 'precision and recall (k = 3)'\nset yrange [0:1]\n",
+       "plot QQ using 6:xtic(1) title 'precision', '' using 7 title 'recall'\n"},
+      {8, "set title 'class entropy, nats (uniform: 2.303)'\nset yrange [0:3]\n",
+       "plot QQ using 8:xtic(1) title 'evaluator classes', 2.302585 with lines dt 2 title 'ln 10'\n"},
+      {9, "set title 'train on synthetic, test on real: accuracy %'\nset yrange [0:125]\nset ytics 0, 20, 100\n",
+       "plot QQ using 9:xtic(1) title 'trained on samples', '' using 10 title 'trained on real digits'\n"},
+      {11, "set title 'memorized: % of samples nearer a training image than 99% of test images'\nset yrange [0:*]\n"
+           "set offsets 0, 0, 0.5, 0\n",
+       "plot QQ using 11:xtic(1) title 'samples', 1 with lines dt 2 title 'test images (1%)'\n"},
+      {12, "set title 'sampling speed, images/s (log scale)'\nset logscale y\nset yrange [*:*]\n",
+       "plot QQ using 12:xtic(1) title 'images/s'\n"}};
+  std::vector<Panel> panels;
+  for (const Panel& p : all)
+    if (has[size_t(p.column)]) panels.push_back(p);
+  if (panels.empty()) return false;
+  const int cols = int(std::min<size_t>(4, panels.size())), rows = int((panels.size() + 3) / 4);
   draw_with_gnuplot(data.str(), [&](const std::string& d, const std::string& out) {
     std::ostringstream gp;
-    const std::string q = "'" + d + "'";
-    gp << "set terminal pngcairo size 1800,820 noenhanced font ',10'\n"
+    gp << "set terminal pngcairo size " << 450 * cols << "," << 410 * rows << " noenhanced font ',10'\n"
        << "set output '" << out << "'\n"
        << "set datafile missing 'NaN'\n"
        << "set style data histograms\nset style histogram clustered gap 1\n"
        << "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset grid ytics\n"
-       << "set xtics rotate by -30 nomirror\nset key top left opaque font ',9'\nset yrange [0:*]\n"
-       << "set multiplot layout 2,4\n"
-       << "set title 'Frechet distance (lower is better)'\n"
-       << "plot " << q << " using 2:xtic(1) title 'samples', '' using 3 title 'training digits (floor)'\n"
-       << "set title 'KID (lower is better)'\n"
-       << "plot " << q << " using 4:xtic(1) title 'samples', '' using 5 title 'training digits (floor)'\n"
-       << "set title 'precision and recall (k = 3)'\nset yrange [0:1]\n"
-       << "plot " << q << " using 6:xtic(1) title 'precision', '' using 7 title 'recall'\n"
-       << "set title 'class entropy, nats (uniform: 2.303)'\nset yrange [0:3]\n"
-       << "plot " << q << " using 8:xtic(1) title 'evaluator classes', 2.302585 with lines dt 2 title 'ln 10'\n"
-       << "set title 'train on synthetic, test on real: accuracy %'\nset yrange [0:125]\nset ytics 0, 20, 100\n"
-       << "plot " << q << " using 9:xtic(1) title 'trained on samples', '' using 10 title 'trained on real digits'\n"
-       << "set title 'memorized: % of samples nearer a training image than 99% of test images'\nset yrange [0:*]\nset ytics autofreq\nset offsets 0, 0, 0.5, 0\n"
-       << "plot " << q << " using 11:xtic(1) title 'samples', 1 with lines dt 2 title 'test images (1%)'\n"
-       << "set title 'sampling speed, images/s (log scale)'\nset offsets 0, 0, 0, 0\nset logscale y\nset yrange [*:*]\n"
-       << "plot " << q << " using 12:xtic(1) title 'images/s'\n"
-       << "unset multiplot\n";
+       << "set xtics rotate by -30 nomirror\nset key top left opaque font ',9'\n"
+       << "set multiplot layout " << rows << "," << cols << "\n";
+    for (const Panel& p : panels) {
+      std::string plot = p.plot;
+      plot.replace(plot.find("QQ"), 2, "'" + d + "'");
+      gp << "unset logscale y\nset offsets 0, 0, 0, 0\nset ytics autofreq\n" << p.setup << plot;
+    }
+    gp << "unset multiplot\n";
     return gp.str();
   }, png.string());
+  return true;
 }
 
 std::string utc_now() {
@@ -165,8 +196,10 @@ void write_report(const ReportOptions& o) {
       const std::string ckpt = resolve_checkpoint_path(run);
       if (fs::exists(cached)) {
         const nlohmann::json c = read_json(cached.string());
-        if (c.value("checkpoint", "") == ckpt && c.value("seed", uint64_t(0)) == eo.seed &&
-            (eo.n <= 0 || c.value("n", int64_t(0)) == eo.n)) {
+        const std::vector<std::string> wanted = eo.metrics.empty() ? eval_metric_names() : eo.metrics;
+        if (c.value("checkpoint", "") == ckpt && c.value("checkpoint_modified", "") == checkpoint_stamp(ckpt) &&
+            c.value("seed", uint64_t(0)) == eo.seed && (eo.n <= 0 || c.value("n", int64_t(0)) == eo.n) &&
+            c.value("requested", std::vector<std::string>()) == wanted) {
           e = c;
           if (!o.quiet) std::printf("%s: reusing %s\n", name.c_str(), cached.string().c_str());
         }
@@ -202,8 +235,7 @@ void write_report(const ReportOptions& o) {
 
   bool charts = false;
   if (gnuplot_available()) {
-    draw_charts(evals, dir / "charts.png");
-    charts = true;
+    charts = draw_charts(evals, dir / "charts.png");
   } else if (!o.quiet) {
     std::fprintf(stderr, "warning: gnuplot is not installed; the report has no charts (tools/bootstrap.sh)\n");
   }

@@ -1,7 +1,8 @@
 // `digitgen report`: evaluates several runs (or reads their `digitgen eval` JSON) and writes one Markdown page that
 // compares them: one table (models as rows, metrics as columns), bar charts of the main metrics (gnuplot PNG), a grid
 // of samples per model, and the time each metric took. Evaluations are kept under DIR/evals/ and reused when the
-// report is run again with the same settings, so a long report can be resumed.
+// report is run again on the same checkpoint files (size and modification time) with the same seed, sample count and
+// metrics, so a long report can be resumed.
 #pragma once
 #include <string>
 #include <vector>

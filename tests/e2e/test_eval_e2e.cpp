@@ -206,6 +206,14 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
   EXPECT_TRUE(fs::exists(dir.path / "report" / "samples" / "cvae.png"));
   EXPECT_TRUE(fs::exists(dir.path / "report" / "evals" / "cvae.json"));
   if (gnuplot_available()) EXPECT_TRUE(fs::exists(dir.path / "report" / "charts.png"));
+  // A report over a run folder keeps its evaluation and reuses it for the same checkpoint and settings.
+  const std::string quick = "report --device cpu --data " + mnist + " --n 50 --test-images 100 --metrics sampling,classes " +
+                            "--out " + (dir.path / "r3").string() + " --runs " + run;
+  const e2e::CliResult first = e2e::run_cli(quick), again = e2e::run_cli(quick);
+  ASSERT_EQ(first.status, 0) << first.output;
+  ASSERT_EQ(again.status, 0) << again.output;
+  EXPECT_EQ(first.output.find("reusing"), std::string::npos) << first.output;
+  EXPECT_NE(again.output.find("reusing"), std::string::npos) << again.output;
   // A run that cannot generate is refused with its kind named.
   const e2e::CliResult bad = e2e::run_cli("eval --device cpu --checkpoint " + kEvaluator + " --out " +
                                           (dir.path / "x.json").string());
