@@ -117,6 +117,14 @@ class Autoencoder : public Model {
     return img;
   }
 
+  bool can_reconstruct() const override { return true; }
+  Tensor reconstruct(Context& ctx, const Tensor& images, const int32_t*) override {
+    Tensor logits = decoder_.forward(ctx, encoder_.forward(ctx, images, StepInfo{}), StepInfo{});
+    Tensor img = Tensor::empty(ctx, logits.shape());
+    activation_forward(ctx, Activation::Sigmoid, 0.0f, logits.f32(), img.f32(), img.numel());
+    return img;
+  }
+
   std::vector<HostTensor> extra_state(Context&) const override {
     return {{"latent_gaussian.mean", {latent_}, gauss_mean_},
             {"latent_gaussian.cholesky", {latent_, latent_}, gauss_chol_}};

@@ -76,6 +76,21 @@ class Model {
   virtual std::vector<HostTensor> extra_state(Context& ctx) const { return {}; }
   virtual void load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors) {}
 
+  // ---- Added for the VQ-VAE (issue 4) ----
+  // The number of epochs a run trains in all, given --epochs; the trainer calls it once before training. The
+  // VQ-VAE trains its prior for its own number of epochs after the autoencoder's.
+  virtual int total_epochs(int epochs) { return epochs; }
+  // Sampling temperature of kinds with an autoregressive prior (`sample --temperature`); others reject it.
+  virtual void set_sampling_temperature(float t);
+  // Reconstructions [B, 1, 28, 28] in [0, 1] of images [B, 1, 28, 28] in [0, 1] (deterministic: the posterior
+  // mean for variational kinds); `labels` (host, B entries) is used by conditional autoencoders and may be null
+  // for the others.
+  virtual bool can_reconstruct() const { return false; }
+  virtual Tensor reconstruct(Context& ctx, const Tensor& images, const int32_t* labels);
+  // Kind-specific statistics over the reconstruct() calls since the last call (the VQ-VAE: codebook perplexity
+  // and codes in use over all reconstructed digits); resets them.
+  virtual Metrics take_reconstruct_stats() { return {}; }
+
   // ---- Evaluation hooks (`digitgen eval`, models/evaluation.h) ----
   // Classifiers: the activations of the layer before the logits, [B, F] for images [B, 1, 28, 28] (inference). The
   // evaluation compares sets of digits (Frechet distance, KID, precision and recall) in the evaluator's feature space.
@@ -119,6 +134,7 @@ ModelKind vae_kind();
 ModelKind cvae_kind();
 ModelKind classifier_kind();
 ModelKind gan_kind();
+ModelKind vqvae_kind();
 
 // Helpers shared by the models: parse "512,256" style lists from config values.
 std::vector<int> int_list(const nlohmann::json& v, const std::string& key);

@@ -26,6 +26,14 @@ Tensor Model::encode(Context&, const Tensor&, const Tensor&) {
 
 Tensor Model::classify(Context&, const Tensor&) { fail("model kind '", kind(), "' is not a classifier"); }
 
+void Model::set_sampling_temperature(float t) {
+  DG_REQUIRE(t == 1.0f, "--temperature: model kind '", kind(), "' has no autoregressive prior to temper");
+}
+
+Tensor Model::reconstruct(Context&, const Tensor&, const int32_t*) {
+  fail("model kind '", kind(), "' does not reconstruct its input");
+}
+
 Tensor Model::features(Context&, const Tensor&) {
   fail("model kind '", kind(), "' has no feature layer (the evaluator is a classifier checkpoint)");
 }
@@ -36,7 +44,7 @@ void Model::importance_log_likelihood(Context&, const Batch&, int64_t, int, uint
 
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
-                                                     cvae_kind(), gan_kind()};
+                                                     cvae_kind(), gan_kind(), vqvae_kind()};
   return kinds;
 }
 

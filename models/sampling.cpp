@@ -49,6 +49,38 @@ InputDigits read_input_digits(const std::string& path) {
   return in;
 }
 
+// Each input's digit: from an IDX labels file, or predicted by the evaluator classifier (`command` names who
+// needs them in the error).
+std::vector<int32_t> input_labels(Context& ctx, const std::string& labels_path, const std::string& evaluator,
+                                  const InputDigits& in, const char* command, bool* predicted) {
+  *predicted = false;
+  if (!labels_path.empty()) {
+    DG_REQUIRE(fs::exists(labels_path), "--input-labels ", labels_path, ": no such file");
+    const std::vector<uint8_t> l = read_idx_labels(labels_path);
+    DG_REQUIRE(int64_t(l.size()) == in.count, "--input-labels ", labels_path, ": ", l.size(), " labels for ", in.count,
+               " images");
+    return std::vector<int32_t>(l.begin(), l.end());
+  }
+  DG_REQUIRE(!evaluator.empty() && fs::exists(evaluator), "evaluator ", evaluator, " not found: ", command,
+             " needs each input's digit; give --input-labels FILE, or --evaluator with a classifier "
+             "checkpoint (e.g. digitgen train --model classifier --out RUN, then --evaluator RUN)");
+  LoadedModel ev = load_checkpoint(ctx, evaluator);
+  DG_REQUIRE(ev.model->can_classify(), "--evaluator ", ev.path, ": model kind '", ev.meta.kind, "' is not a classifier");
+  *predicted = true;
+  return predict_digits(ctx, *ev.model, in.pixels.data(), in.count);
+}
+
+// A PNG of input/result pairs side by side: pairs of cells in a near-square grid (p pairs per row for about
+// 2p rows); returns the writer options.
+SampleWriterOptions pair_grid_options(const std::string& out, int64_t count) {
+  SampleWriterOptions wo;
+  DG_REQUIRE(2 * count <= kPngMaxCells, "--out ", out, ": a PNG holds at most ", kPngMaxCells / 2,
+             " input/result pairs (got ", count, " inputs); use .idx or .npy for more");
+  const int64_t pairs_per_row = std::min<int64_t>(count, int64_t(std::ceil(std::sqrt(double(count) / 2.0))));
+  wo.png_columns = int(2 * std::max<int64_t>(1, pairs_per_row));
+  return wo;
+}
+
 }  // namespace
 
 LabelChoice parse_label_choice(const std::string& s) {
@@ -126,33 +158,14 @@ RestyleSummary restyle_file(Context& ctx, Model& model, const RestyleOptions& o)
   const InputDigits in = read_input_digits(o.input);
   RestyleSummary s;
   s.count = in.count;
-  if (!o.input_labels.empty()) {
-    DG_REQUIRE(fs::exists(o.input_labels), "--input-labels ", o.input_labels, ": no such file");
-    const std::vector<uint8_t> l = read_idx_labels(o.input_labels);
-    DG_REQUIRE(int64_t(l.size()) == in.count, "--input-labels ", o.input_labels, ": ", l.size(), " labels for ",
-               in.count, " images in ", o.input);
-    s.from_labels.assign(l.begin(), l.end());
-  } else {
-    DG_REQUIRE(!o.evaluator.empty() && fs::exists(o.evaluator), "evaluator ", o.evaluator,
-               " not found: restyle needs each input's digit; give --input-labels FILE, or --evaluator with a classifier "
-               "checkpoint (e.g. digitgen train --model classifier --out RUN, then --evaluator RUN)");
-    LoadedModel ev = load_checkpoint(ctx, o.evaluator);
-    DG_REQUIRE(ev.model->can_classify(), "--evaluator ", ev.path, ": model kind '", ev.meta.kind,
-               "' is not a classifier");
-    s.from_labels = predict_digits(ctx, *ev.model, in.pixels.data(), in.count);
-    s.predicted = true;
-  }
+  s.from_labels = input_labels(ctx, o.input_labels, o.evaluator, in, "restyle", &s.predicted);
 
   const bool png = lower_extension(o.out) == ".png";
   SampleWriterOptions wo;
   int64_t total = in.count;
   if (png) {
-    // Input and result side by side: pairs of cells in a near-square grid (p pairs per row for about 2p rows).
     total = 2 * in.count;
-    DG_REQUIRE(total <= kPngMaxCells, "--out ", o.out, ": a PNG holds at most ", kPngMaxCells / 2,
-               " input/result pairs (got ", in.count, " inputs); use .idx or .npy for more");
-    const int64_t pairs_per_row = std::min<int64_t>(in.count, int64_t(std::ceil(std::sqrt(double(in.count) / 2.0))));
-    wo.png_columns = int(2 * std::max<int64_t>(1, pairs_per_row));
+    wo = pair_grid_options(o.out, in.count);
   }
   std::unique_ptr<SampleWriter> w = open_sample_writer(o.out, total, 28, 28, wo);
   std::vector<int32_t> to, target_labels;
@@ -175,6 +188,48 @@ RestyleSummary restyle_file(Context& ctx, Model& model, const RestyleOptions& o)
     }
   }
   w->finish();
+  return s;
+}
+
+// ---- reconstruct (issue 4) ----
+ReconstructSummary reconstruct_file(Context& ctx, Model& model, const ReconstructOptions& o) {
+  DG_REQUIRE(model.can_reconstruct(), "reconstruct: model kind '", model.kind(), "' does not reconstruct its input");
+  DG_REQUIRE(o.batch > 0, "--batch: expected a positive size, got ", o.batch);
+  const InputDigits in = read_input_digits(o.input);
+  ReconstructSummary s;
+  s.count = in.count;
+  std::vector<int32_t> labels;
+  if (model.conditional() || !o.input_labels.empty())
+    labels = input_labels(ctx, o.input_labels, o.evaluator, in, "reconstruct with a conditional model", &s.predicted);
+  const bool png = lower_extension(o.out) == ".png";
+  const SampleWriterOptions wo = png ? pair_grid_options(o.out, in.count) : SampleWriterOptions{};
+  std::unique_ptr<SampleWriter> w = open_sample_writer(o.out, png ? 2 * in.count : in.count, 28, 28, wo);
+  model.take_reconstruct_stats();  // start the statistics afresh
+  std::vector<float> pairs;
+  double sq = 0;
+  for (int64_t first = 0; first < in.count; first += o.batch) {
+    const int b = int(std::min<int64_t>(o.batch, in.count - first));
+    const float* x_host = in.pixels.data() + first * kPixels;
+    const Tensor x = Tensor::from_host(ctx, {b, 1, 28, 28}, x_host);
+    const std::vector<float> y =
+        model.reconstruct(ctx, x, labels.empty() ? nullptr : labels.data() + first).to_host(ctx);
+    DG_REQUIRE(y.size() == size_t(b) * kPixels, "internal: reconstruct returned ", y.size(), " values for ", b, " digits");
+    for (size_t i = 0; i < y.size(); ++i) sq += (double(y[i]) - x_host[i]) * (double(y[i]) - x_host[i]);
+    if (png) {
+      pairs.resize(size_t(2 * b) * kPixels);
+      for (int i = 0; i < b; ++i) {
+        std::copy_n(x_host + size_t(i) * kPixels, kPixels, pairs.data() + size_t(2 * i) * kPixels);
+        std::copy_n(y.data() + size_t(i) * kPixels, kPixels, pairs.data() + size_t(2 * i + 1) * kPixels);
+      }
+      w->write(pairs.data(), nullptr, 2 * b);
+    } else {
+      w->write(y.data(), nullptr, b);
+    }
+  }
+  w->finish();
+  s.mse = in.count ? sq / double(in.count * kPixels) : 0.0;
+  s.psnr = 10.0 * std::log10(1.0 / std::max(s.mse, 1e-12));
+  s.stats = model.take_reconstruct_stats();
   return s;
 }
 

@@ -55,6 +55,27 @@ struct RestyleSummary {
 // Encodes each input with its own label and decodes the posterior mean with label `to`, in batches.
 RestyleSummary restyle_file(Context& ctx, Model& model, const RestyleOptions& o);
 
+// ---- reconstruct (issue 4) ----
+struct ReconstructOptions {
+  std::string input;         // IDX images (plain or .gz), or a PNG of one 28x28 digit
+  std::string input_labels;  // IDX labels (conditional autoencoders); "" to predict them with the evaluator
+  std::string evaluator;     // classifier checkpoint used when a conditional model needs labels and none are given
+  int batch = 256;           // digits per device call
+  std::string out;           // .png (input and reconstruction side by side), .idx or .npy (reconstructions)
+};
+
+struct ReconstructSummary {
+  int64_t count = 0;
+  double mse = 0;    // mean squared pixel error in [0, 1] units over all digits
+  double psnr = 0;   // 10 log10(1 / mse)
+  bool predicted = false;  // labels came from the evaluator
+  Metrics stats;     // the model's own statistics (the VQ-VAE: codebook perplexity, codes used)
+};
+
+// Reconstructs every input digit with the model (Model::reconstruct) in batches and writes them; the CLI's
+// `reconstruct` command (AE, VAE, CVAE, VQ-VAE).
+ReconstructSummary reconstruct_file(Context& ctx, Model& model, const ReconstructOptions& o);
+
 // A classifier's predicted digits (argmax of its logits) for host images [n, 28 * 28] in [0, 1], in batches.
 std::vector<int32_t> predict_digits(Context& ctx, Model& classifier, const float* images, int64_t n, int batch = 500);
 

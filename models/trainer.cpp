@@ -171,6 +171,8 @@ TrainResult train_model(const TrainOptions& opt) {
   } else {
     model = kind.create(ctx, model_cfg, seed);
   }
+  // The kind may train for more epochs than --epochs (the VQ-VAE's prior follows its autoencoder).
+  const int run_epochs = model->total_epochs(epochs);
   fs::create_directories(ckpt_dir);
   fs::create_directories(run / "samples");
   write_text_atomic(run / "config.json",
@@ -185,10 +187,10 @@ TrainResult train_model(const TrainOptions& opt) {
   oc.adam.weight_decay = train_cfg.at("weight_decay").get<float>();
   const float base_lr = oc.adam.lr;
   const bool cosine = train_cfg.value("cosine_lr", false);
-  const int64_t total_steps = steps_per_epoch * epochs;
+  const int64_t total_steps = steps_per_epoch * run_epochs;
 
   if (!opt.quiet)
-    std::printf("training %s for %d epochs (%lld steps of %d images) into %s\n", kind_name.c_str(), epochs,
+    std::printf("training %s for %d epochs (%lld steps of %d images) into %s\n", kind_name.c_str(), run_epochs,
                 (long long)total_steps, batch, run.string().c_str());
 
   TrainResult result;
@@ -200,7 +202,7 @@ TrainResult train_model(const TrainOptions& opt) {
   const bool tty = isatty(fileno(stdout));
 
   const int64_t last_epoch =
-      opt.stop_after_epochs > 0 ? std::min<int64_t>(epochs, pos.epoch + opt.stop_after_epochs) : int64_t(epochs);
+      opt.stop_after_epochs > 0 ? std::min<int64_t>(run_epochs, pos.epoch + opt.stop_after_epochs) : int64_t(run_epochs);
   for (int64_t epoch = pos.epoch; epoch < last_epoch; ++epoch) {
     train.shuffle(ctx, seed, uint32_t(epoch));
     RunningMean epoch_mean, window_mean;
@@ -244,7 +246,7 @@ TrainResult train_model(const TrainOptions& opt) {
         const double elapsed = train_seconds + seconds_since(t_epoch);
         const double ips = double(images_done) / std::max(elapsed, 1e-9);
         const double remaining = double(total_steps - pos.step) * batch / std::max(ips, 1e-9);
-        std::printf("%sepoch %lld/%d step %lld/%lld %s | %.0f img/s ETA %s   %s", tty ? "\r" : "", (long long)epoch + 1, epochs,
+        std::printf("%sepoch %lld/%d step %lld/%lld %s | %.0f img/s ETA %s   %s", tty ? "\r" : "", (long long)epoch + 1, run_epochs,
                     (long long)pos.step, (long long)total_steps, format_metrics(epoch_mean.mean()).c_str(), ips,
                     format_duration(remaining).c_str(), tty ? "" : "\n");
         std::fflush(stdout);
@@ -293,9 +295,9 @@ TrainResult train_model(const TrainOptions& opt) {
     std::printf("done in %s (training %s, %.0f img/s); memory pool: %s\n", format_duration(result.seconds).c_str(),
                 format_duration(train_seconds).c_str(), result.images_per_s, ctx.pool().stats().to_string().c_str());
     std::printf("run folder: %s (checkpoints/, metrics.jsonl, loss.png, samples/)\n", run.string().c_str());
-    if (pos.epoch < epochs)
+    if (pos.epoch < run_epochs)
       std::printf("stopped after epoch %lld of %d; continue with: digitgen train --resume %s\n", (long long)pos.epoch,
-                  epochs, run.string().c_str());
+                  run_epochs, run.string().c_str());
   }
   return result;
 }

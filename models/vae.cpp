@@ -229,6 +229,19 @@ class Vae : public Model {
     return decode_images(ctx, mu, one_hot_from_host(ctx, to_labels, B));
   }
 
+  // Reconstruction: the posterior mean decoded (with the input's own label for the CVAE).
+  bool can_reconstruct() const override { return true; }
+  Tensor reconstruct(Context& ctx, const Tensor& images, const int32_t* labels) override {
+    DG_REQUIRE(images.rank() == 4 && images.dim(1) == 1 && images.dim(2) == 28 && images.dim(3) == 28,
+               "reconstruct: expected images [B, 1, 28, 28], got ", shape_str(images.shape()));
+    if (conditional_) {
+      DG_REQUIRE(labels != nullptr, "reconstruct: the cvae needs each input's label");
+      return restyle(ctx, images, labels, labels);
+    }
+    const StepInfo si;
+    return decode_images(ctx, mu_head_->forward(ctx, encoder_.forward(ctx, images, si), si), Tensor());
+  }
+
  private:
   float kl_weight_now(double epoch_frac) const {
     if (kl_warmup_ <= 0.0f) return kl_weight_;

@@ -133,6 +133,10 @@ const std::vector<PeerSpec>& peer_table() {
       {"vae", "vae_torch.py", {"hidden", "latent"}, true},
       {"cvae", "cvae_torch.py", {"hidden", "latent", "kl_weight"}, true},
       {"gan", "gan_torch.py", {"latent", "channels", "conditional"}, false},
+      {"vqvae", "vqvae_torch.py",
+       {"channels", "codebook_size", "code_dim", "commitment", "dead_after", "prior_channels", "prior_layers",
+        "prior_kernel", "prior_head"},
+       false},
   };
   return peers;
 }
@@ -202,6 +206,7 @@ PeerResult run_peer(const std::string& python, const std::string& script, const 
     n << "torch " << j.value("torch", "?") << ", " << j.value("threads", 0) << " intra-op threads, BLAS "
       << j.value("blas", "?") << " (" << j.value("blas_threads", std::string("?")) << " threads), OMP_WAIT_POLICY "
       << j.value("omp_wait_policy", "?");
+    if (j.contains("sample_images_per_s")) n << "; sampling " << int(j.at("sample_images_per_s").get<double>()) << " img/s";
     r.note = n.str();
   } catch (const std::exception& e) {
     r.note = std::string("peer printed unreadable JSON: ") + e.what();
@@ -214,6 +219,11 @@ struct Case {
   const ModelKind* kind;
   nlohmann::json overrides;
   const PeerSpec* peer;  // the PyTorch peer to compare with, or null
+  // Kinds with a learned prior after the autoencoder (the VQ-VAE, whose defaults have "prior_epochs") get a second
+  // row that times the prior's training steps (Model::total_epochs(0) puts the model in its prior stage) and passes
+  // `peer_extra` to the peer.
+  bool prior_stage = false;
+  std::string peer_extra;
 };
 
 struct Row {
@@ -282,6 +292,11 @@ int main(int argc, char** argv) {
       if (!hidden.empty() && k->defaults.contains("hidden")) o["hidden"] = hidden;
       if (latent > 0 && k->defaults.contains("latent")) o["latent"] = latent;
       cases.push_back({k->name, k, o, peer ? find_peer(k->name, merge_config(*k, o)) : nullptr});
+      if (k->defaults.contains("prior_epochs")) {
+        std::ostringstream extra;
+        extra << " --stage prior --sample-seconds " << sample_seconds;
+        cases.push_back({k->name + "-prior", k, o, cases.back().peer, true, extra.str()});
+      }
     }
 
     // Data: read once on the host, uploaded into each row's own context so pool peaks are per row.
@@ -315,6 +330,7 @@ int main(int argc, char** argv) {
           DG_REQUIRE(per_epoch > 0, "batch ", B, " is larger than the training set");
           const nlohmann::json cfg = merge_config(*cs.kind, cs.overrides);
           std::unique_ptr<Model> model = cs.kind->create(ctx, cfg, seed);
+          if (cs.prior_stage) model->total_epochs(0);
           if (cfg.value("arch", "") == "mlp") row.fwd_flops = mlp_forward_flops(*model);
 
           OptimConfig oc;
@@ -338,7 +354,9 @@ int main(int argc, char** argv) {
           row.ms_per_step = 1000.0 * el / double(steps);
           row.train_ips = double(steps) * B / el;
 
-          if (model->can_generate() && sample_seconds > 0) {
+          // A kind with a prior samples through it: timed once, on its prior row.
+          const bool has_prior = cs.kind->defaults.contains("prior_epochs");
+          if (model->can_generate() && sample_seconds > 0 && (!has_prior || cs.prior_stage)) {
             std::vector<int32_t> labels(static_cast<size_t>(B));
             for (int i = 0; i < B; ++i) labels[size_t(i)] = i % 10;
             auto gen = [&](int64_t i) { model->generate(ctx, i * B, B, seed, labels.data()); };
@@ -354,7 +372,7 @@ int main(int argc, char** argv) {
         }
         if (cs.peer && row.error.empty()) {
           const nlohmann::json c = merge_config(*cs.kind, cs.overrides);
-          row.peer = run_peer(python, peer_dir + "/" + cs.peer->script, data_dir, peer_settings(*cs.peer, c), B, seconds,
+          row.peer = run_peer(python, peer_dir + "/" + cs.peer->script, data_dir, peer_settings(*cs.peer, c) + cs.peer_extra, B, seconds,
                               warmup, blas_threads);
           row.peer_ran = true;
         }

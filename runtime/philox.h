@@ -24,6 +24,8 @@ enum PhiloxPurpose : uint32_t {
   kPurposeGanNoise = 10,        // reserved for the GAN
   kPurposeBinarize = 11,        // index: image index * pixels + pixel, step: training step (0 for the fixed test set)
   kPurposeSpectralInit = 12,    // index: element of u (j) then v (rows + j), step: id of the normalised weight
+  kPurposeCodebookRestart = 13, // index: code k, step: training step (dead-code restarts and the codebook init)
+  kPurposePriorSample = 14,     // index: sample index * grid positions + position, step: 0 (prior sampling)
   kPurposeEvalSubset = 15,      // index: position in a partial Fisher-Yates shuffle, step: which selection
 };
 

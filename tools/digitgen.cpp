@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
   train->add_option("--kl-weight", kl_weight, "weight of the KL term (VAE, CVAE)");
   train->add_option("--kl-warmup", kl_warmup, "epochs over which the KL weight ramps up linearly from 0 (VAE, CVAE)");
   train->add_flag("--binarize", binarize, "train on dynamically binarized images (VAE, CVAE)");
-  train->add_flag("--conditional", conditional, "condition the generator and discriminator on the digit label (GAN)");
+  train->add_flag("--conditional", conditional,
+                  "condition on the digit label (GAN: generator and discriminator; VQ-VAE: the prior)");
   train->add_option("--gan-loss", gan_loss, "bce (non-saturating, default) or hinge (GAN)")
       ->check(CLI::IsMember({"bce", "hinge"}));
   train->add_flag("--spectral-norm", spectral_norm, "spectral normalisation of the discriminator's weights (GAN, default)");
@@ -111,9 +112,28 @@ int main(int argc, char** argv) {
   train->add_option("--label-smoothing", label_smoothing, "BCE target for real images, one-sided smoothing (GAN, default 0.9)");
   train->add_option("--ema-decay", ema_decay,
                     "decay of the weight average that sampling uses (GAN generator, default 0.999; 0 samples from the "
-                    "trained weights)");
+                    "trained weights); of the codebook's moving averages (VQ-VAE, default 0.99)");
   train->add_option("--dropout", dropout, "dropout probability (classifier)");
   train->add_option("--augment-shift", augment_shift, "shift training images randomly by up to N pixels (classifier)");
+  // VQ-VAE (issue 4).
+  int codebook_size = 0, code_dim = 0, dead_after = 0, prior_channels = 0, prior_layers = 0, prior_kernel = 0,
+      prior_head = 0, prior_epochs = -1;
+  float commitment = -1;
+  std::string codebook_update, stage, stage_checkpoint;
+  train->add_option("--codebook-size", codebook_size, "codes in the codebook, K (VQ-VAE)");
+  train->add_option("--code-dim", code_dim, "dimension of each code, D (VQ-VAE)");
+  train->add_option("--commitment", commitment, "weight of the commitment loss, beta (VQ-VAE)");
+  train->add_option("--codebook-update", codebook_update, "ema (moving averages, default) or loss (Adam) (VQ-VAE)")
+      ->check(CLI::IsMember({"ema", "loss"}));
+  train->add_option("--dead-after", dead_after, "re-seed codes unused for this many steps (VQ-VAE)");
+  train->add_option("--prior-channels", prior_channels, "width of the PixelCNN prior (VQ-VAE)");
+  train->add_option("--prior-layers", prior_layers, "gated layers of the PixelCNN prior (VQ-VAE)");
+  train->add_option("--prior-kernel", prior_kernel, "masked kernel size of the PixelCNN prior, 3, 5 or 7 (VQ-VAE)");
+  train->add_option("--prior-head", prior_head, "hidden width of the prior's per-position head (VQ-VAE)");
+  train->add_option("--prior-epochs", prior_epochs, "epochs of prior training after the autoencoder's (VQ-VAE)");
+  train->add_option("--stage", stage, "both (autoencoder, then prior; default) or prior (VQ-VAE; with --checkpoint)")
+      ->check(CLI::IsMember({"both", "prior"}));
+  train->add_option("--checkpoint", stage_checkpoint, "--stage prior: the VQ-VAE run whose autoencoder the prior models");
   train->add_option("--train-images", topt.train_images, "use only the first N training images");
   train->add_option("--test-images", topt.test_images, "evaluate on the first N test images each epoch");
   train->add_option("--keep", topt.keep_checkpoints, "checkpoints to keep in the run folder");
@@ -133,6 +153,8 @@ int main(int argc, char** argv) {
   sample->add_option("--n", n, "number of digits");
   sample->add_option("--out", out, "output file: .png, .idx or .npy")->required();
   sample->add_option("--batch", batch, "digits generated per device call");
+  float temperature = 1.0f;
+  sample->add_option("--temperature", temperature, "softmax temperature of an autoregressive prior (VQ-VAE)");
   std::string label;
   sample->add_option("--label", label,
                      "conditional models: a digit 0..9, or 'all' for one row per digit with the same styles in each "
@@ -152,6 +174,21 @@ int main(int argc, char** argv) {
   restyle->add_option("--to", ropt.to, "the digit to redraw each input as")->required()->check(CLI::Range(0, 9));
   restyle->add_option("--out", ropt.out, "output: .png (input and result side by side), .idx or .npy")->required();
   restyle->add_option("--batch", ropt.batch, "digits per device call");
+
+  // ---- reconstruct (issue 4) ----
+  ReconstructOptions recopt;
+  auto* reconstruct = app.add_subcommand(
+      "reconstruct", "inputs beside their reconstructions (ae, vae, cvae, vqvae); prints MSE and PSNR");
+  add_common(reconstruct);
+  reconstruct->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
+  reconstruct->add_option("--input", recopt.input, "digits: IDX images (plain or .gz) or a PNG of one 28x28 digit")
+      ->required();
+  reconstruct->add_option("--input-labels", recopt.input_labels,
+                          "IDX labels (cvae); without them the evaluator classifier predicts them");
+  reconstruct->add_option("--evaluator", recopt.evaluator, "classifier checkpoint that predicts input labels (cvae)");
+  reconstruct->add_option("--out", recopt.out, "output: .png (input and reconstruction side by side), .idx or .npy")
+      ->required();
+  reconstruct->add_option("--batch", recopt.batch, "digits per device call");
 
   // ---- export ----
   auto* exportc = app.add_subcommand("export", "write a checkpoint's weights without optimizer state (for publishing)");
@@ -232,7 +269,7 @@ int main(int argc, char** argv) {
       DG_REQUIRE(!topt.out.empty(), "train: give --out RUN for a new run or --resume RUN to continue one");
       topt.resume = train->count("--resume") > 0;
       DG_REQUIRE(!(topt.resume && train->count("--out") > 0), "train: give either --out or --resume, not both");
-      DG_REQUIRE(topt.resume || !topt.kind.empty(), "train: --model is required for a new run (see `digitgen models`)");
+      DG_REQUIRE(topt.resume || !topt.kind.empty() || stage == "prior", "train: --model is required for a new run (see `digitgen models`)");
       if (topt.data_dir.empty()) topt.data_dir = default_data_dir();
       if (!betas.empty()) parse_betas(betas, topt);
       parse_profile_steps(profile_steps, topt);
@@ -256,6 +293,35 @@ int main(int argc, char** argv) {
       if (label_smoothing >= 0) o["label_smoothing"] = label_smoothing;
       if (ema_decay >= 0) o["ema_decay"] = ema_decay;
       if (augment_shift >= 0) o["augment_shift"] = augment_shift;
+      if (codebook_size > 0) o["codebook_size"] = codebook_size;
+      if (code_dim > 0) o["code_dim"] = code_dim;
+      if (commitment >= 0) o["commitment"] = commitment;
+      if (!codebook_update.empty()) o["codebook_update"] = codebook_update;
+      if (dead_after > 0) o["dead_after"] = dead_after;
+      if (prior_channels > 0) o["prior_channels"] = prior_channels;
+      if (prior_layers > 0) o["prior_layers"] = prior_layers;
+      if (prior_kernel > 0) o["prior_kernel"] = prior_kernel;
+      if (prior_head > 0) o["prior_head"] = prior_head;
+      if (prior_epochs >= 0) o["prior_epochs"] = prior_epochs;
+      if (stage == "prior") {
+        // The prior alone, on the autoencoder of an existing run: its architecture settings, the new prior's flags.
+        DG_REQUIRE(!stage_checkpoint.empty(), "--stage prior: give the VQ-VAE run with --checkpoint RUN");
+        DG_REQUIRE(!topt.resume, "--stage prior starts a new run; give --out, not --resume");
+        Context cpu(Device::CPU);
+        const std::string src = resolve_checkpoint_path(stage_checkpoint);
+        const LoadedModel lm = load_checkpoint(cpu, src);
+        DG_REQUIRE(topt.kind.empty() || topt.kind == lm.meta.kind, "--model ", topt.kind, ": --stage prior trains the prior of ",
+                   src, ", which is a ", lm.meta.kind);
+        topt.kind = lm.meta.kind;
+        nlohmann::json merged = lm.meta.config;
+        for (auto it = o.begin(); it != o.end(); ++it) merged[it.key()] = it.value();
+        merged["stage"] = "prior";
+        merged["autoencoder"] = fs::absolute(src).string();
+        o = merged;
+      } else {
+        DG_REQUIRE(stage_checkpoint.empty(), "train --checkpoint: only with --stage prior");
+        if (!stage.empty()) o["stage"] = stage;
+      }
       DG_REQUIRE(!topt.resume || o.empty(), "train --resume: architecture flags cannot change a run; they come from its config.json");
       train_model(topt);
     } else if (*sample) {
@@ -267,6 +333,7 @@ int main(int argc, char** argv) {
       so.n = so.label.kind == LabelChoice::Kind::All && sample->count("--n") == 0 ? 10 : n;
       so.batch = batch;
       so.seed = seed;
+      if (sample->count("--temperature")) lm.model->set_sampling_temperature(temperature);
       DG_REQUIRE(lm.model->can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits");
       DG_REQUIRE(so.label.kind == LabelChoice::Kind::None || lm.model->conditional(), "--label: ", lm.path,
                  " holds model kind '", lm.meta.kind, "', which is not conditional on a label");
@@ -284,6 +351,17 @@ int main(int argc, char** argv) {
       std::printf("restyled %lld digits as %d (input labels %s) with %s (%s, device %s) into %s\n", (long long)rs.count,
                   ropt.to, rs.predicted ? ("predicted by " + ropt.evaluator).c_str() : "from the labels file",
                   lm.path.c_str(), lm.meta.kind.c_str(), why.c_str(), ropt.out.c_str());
+    } else if (*reconstruct) {
+      std::string why;
+      Context ctx(choose_device(device, &why), sync_debug);
+      LoadedModel lm = load_checkpoint(ctx, ckpt);
+      if (recopt.evaluator.empty())
+        recopt.evaluator = std::string(DIGITGEN_SOURCE_DIR) + "/models/weights/evaluator.safetensors";
+      const ReconstructSummary rs = reconstruct_file(ctx, *lm.model, recopt);
+      std::printf("reconstructed %lld digits with %s (%s, device %s) into %s\nmse %.6f psnr %.2f dB", (long long)rs.count,
+                  lm.path.c_str(), lm.meta.kind.c_str(), why.c_str(), recopt.out.c_str(), rs.mse, rs.psnr);
+      for (const auto& kv : rs.stats) std::printf(" %s %.4g", kv.first.c_str(), kv.second);
+      std::printf("\n");
     } else if (*exportc) {
       Context ctx(Device::CPU);
       LoadedModel lm = load_checkpoint(ctx, ckpt);
