@@ -170,8 +170,9 @@ std::string checkpoint_stamp(const std::string& path) {
 }
 
 const std::vector<std::string>& eval_metric_names() {
-  static const std::vector<std::string> names = {"sampling", "fd",  "kid",   "pr",        "classes",
-                                                 "memorization", "sts", "model", "likelihood"};
+  static const std::vector<std::string> names = {"sampling", "fd",    "kid",   "pr",
+                                                 "classes",  "memorization", "sts", "model",
+                                                 "reconstruction", "likelihood"};
   return names;
 }
 
@@ -401,6 +402,39 @@ nlohmann::json evaluate_checkpoint(const EvalOptions& o) {
     std::string line;
     for (const auto& kv : m) line += " " + kv.first + " " + std::to_string(kv.second);
     log.say("  the model's own test metrics:%s (%d test images), %.1f s", line.c_str(), int(test_images.n), since(t));
+  }
+
+  // Kinds that reconstruct (the autoencoders): the test set through Model::reconstruct (conditional kinds with the
+  // true labels), pixel MSE and PSNR, and whatever statistics the kind keeps over those calls (the VQ-VAE's codebook
+  // perplexity and codes in use).
+  if (want("reconstruction") && model.can_reconstruct()) {
+    t = Clock::now();
+    model.take_reconstruct_stats();  // start afresh
+    double sq = 0;
+    for (int64_t first = 0; first < test_images.n; first += o.batch) {
+      const int b = int(std::min<int64_t>(o.batch, test_images.n - first));
+      std::vector<int32_t> lab(test_labels.begin() + first, test_labels.begin() + first + b);
+      const Tensor x = Tensor::from_host(ctx, {b, 1, 28, 28}, test_images.row(first));
+      const std::vector<float> y = model.reconstruct(ctx, x, lab.data()).to_host(ctx);
+      DG_REQUIRE(y.size() == size_t(b) * kPixels, model.kind(), ": reconstruct returned ", y.size(), " values for ", b,
+                 " digits");
+      for (size_t i = 0; i < y.size(); ++i) {
+        const double d = double(y[i]) - double(test_images.row(first)[i]);
+        sq += d * d;
+      }
+    }
+    const double mse = sq / double(test_images.n * kPixels);
+    nlohmann::json block = {{"n", test_images.n}, {"mse", mse},
+                            {"psnr", 10.0 * std::log10(1.0 / std::max(mse, 1e-12))}};
+    nlohmann::json stats = nlohmann::json::object();
+    for (const auto& kv : model.take_reconstruct_stats()) stats[kv.first] = kv.second;
+    block["stats"] = stats;
+    block["seconds"] = since(t);
+    out["reconstruction"] = block;
+    std::string line;
+    for (const auto& kv : stats.items()) line += ", " + kv.key() + " " + std::to_string(kv.value().get<double>());
+    log.say("  reconstruction: mse %.5f, psnr %.2f dB%s (%d test images), %.1f s", mse, block["psnr"].get<double>(),
+            line.c_str(), int(test_images.n), since(t));
   }
 
   if (want("likelihood") && model.can_estimate_likelihood()) {

@@ -3,8 +3,9 @@
 // (beside a training-subset floor), KID, precision and recall; its predictions give the class spread and, for
 // conditional models, agreement with the requested label. Also train-on-synthetic/test-on-real (beside the same
 // classifier trained on real digits), memorization (nearest training image in pixel space), the model's own test
-// metrics (Model::eval_batch, so any kind's metrics appear without naming it), an importance-sampled likelihood for
-// kinds with an encoder posterior, and sampling speed. Every metric states its sample count and its wall time.
+// metrics (Model::eval_batch, so any kind's metrics appear without naming it), reconstruction error and the kind's
+// reconstruction statistics for kinds that reconstruct (Model::reconstruct, take_reconstruct_stats: the VQ-VAE's
+// codebook perplexity), an importance-sampled likelihood for kinds with an encoder posterior, and sampling speed. Every metric states its sample count and its wall time.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,8 @@ struct EvalOptions {
   bool quiet = false;          // no progress lines
 };
 
-// Metric names in the order they are computed: sampling, fd, kid, pr, classes, memorization, sts, model, likelihood.
+// Metric names in the order they are computed: sampling, fd, kid, pr, classes, memorization, sts, model,
+// reconstruction, likelihood.
 const std::vector<std::string>& eval_metric_names();
 
 // The size and modification time of a checkpoint file, recorded with an evaluation so that `digitgen report` reuses

@@ -87,6 +87,16 @@ std::string table_row(const std::string& name, const nlohmann::json& e) {
                         : fmt(nll, "%.2f") + " (ELBO " + fmt(-elbo, "%.2f") + ")" +
                               (e.value("conditional", false) ? ", of x given its label" : ""))
     << " | ";
+  // Reconstruction of the test set, with whatever statistics the kind keeps over it (codebook use, ...).
+  std::string rec = fmt(num(e, m + "reconstruction/mse"), "%.5f");
+  if (rec != "—") {
+    rec += " (" + fmt(num(e, m + "reconstruction/psnr"), "%.2f dB") + ")";
+    const nlohmann::json::json_pointer sp("/metrics/reconstruction/stats");
+    if (e.contains(sp))
+      for (auto it = e.at(sp).begin(); it != e.at(sp).end(); ++it)
+        rec += ", " + it.key() + " " + fmt(it.value().get<double>(), "%.4g");
+  }
+  r << rec << " | ";
   // The model's own test metrics, whatever the kind reports (reconstruction, ELBO, codebook use, ...).
   std::string own;
   const nlohmann::json::json_pointer vp("/metrics/model/values");
@@ -251,8 +261,8 @@ void write_report(const ReportOptions& o) {
   if (!o.command.empty()) md << "```bash\n" << o.command << "\n```\n\n";
   md << "| model | kind | epochs | n | FD ↓ (floor) | KID ↓ ± s.e. | precision ↑ | recall ↑ | class entropy ↑ "
         "(smallest share) | requested label read back ↑ | train on synthetic ↑ (on real) | memorized ↓ | NLL, nats ↓ "
-        "(ELBO) | the model's own test metrics | sampling img/s ↑ |\n"
-     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "(ELBO) | reconstruction MSE ↓ (PSNR) | the model's own test metrics | sampling img/s ↑ |\n"
+     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& [name, e] : evals) md << table_row(name, e);
   md << "\nFloors (for " << evals.front().first << "): the same metric for "
      << fmt(num(first, "/metrics/fd/floor_n"), "%.0f")
@@ -270,10 +280,11 @@ void write_report(const ReportOptions& o) {
       md << "**" << name << "** (" << e.value("kind", "?") << (e.value("conditional", false) ? ", column c is digit c" : "")
          << ")\n\n![" << name << " samples](samples/" << name << ".png)\n\n";
   md << "## Time per metric (seconds)\n\n| model | device | sampling | fd | kid | pr | classes | memorization | sts | "
-        "model | likelihood | total |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        "model | reconstruction | likelihood | total |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& [name, e] : evals) {
     md << "| " << name << " | " << e.value("device", "?");
-    for (const char* k : {"sampling", "fd", "kid", "pr", "classes", "memorization", "sts", "model", "likelihood"})
+    for (const char* k :
+         {"sampling", "fd", "kid", "pr", "classes", "memorization", "sts", "model", "reconstruction", "likelihood"})
       md << " | " << fmt(num(e, std::string("/metrics/") + k + "/seconds"), "%.1f");
     md << " | " << fmt(num(e, "/seconds"), "%.0f") << " |\n";
   }

@@ -3,6 +3,7 @@
 // class entropy, copied training digits are flagged as memorized, `digitgen eval` writes every metric with its
 // sample count, every generating kind evaluates through the Model interface alone, and `digitgen report` writes the
 // comparison page.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -166,6 +167,13 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
   EXPECT_GT(m["likelihood"]["log_likelihood"].get<double>(), m["likelihood"]["elbo"].get<double>());
   EXPECT_TRUE(m["model"]["values"].contains("nelbo"));
   EXPECT_TRUE(m["model"]["values"].contains("psnr"));
+  // Model::reconstruct (the posterior mean) over the test images: an error of the size the model's own sampled
+  // reconstruction reports (the same images, one latent draw each), and the PSNR that goes with it.
+  const double rmse = m["reconstruction"]["mse"].get<double>();
+  EXPECT_GT(rmse, 0.0);
+  EXPECT_LT(rmse, 1.5 * m["model"]["values"]["mse"].get<double>());
+  EXPECT_NEAR(m["reconstruction"]["psnr"].get<double>(), 10 * std::log10(1 / rmse), 1e-9);
+  EXPECT_EQ(m["reconstruction"]["n"], 400);
   EXPECT_GT(m["sampling"]["images_per_s"].get<double>(), 0.0);
 
   // Every kind that generates, untrained, through the Model interface only (no kind is named here).
