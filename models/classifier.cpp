@@ -32,7 +32,8 @@ class Classifier : public Model {
       net_.add<Dropout>("classifier/dropout" + std::to_string(i), dropout, uint32_t(i));
       features = hidden[i];
     }
-    net_.add<Linear>(ps_, "classifier/logits", features, 10);
+    // The logits layer is its own network, so features() can stop before it (same parameters, same order).
+    head_.add<Linear>(ps_, "classifier/logits", features, 10);
     ps_.finalize(ctx, seed);
   }
 
@@ -50,12 +51,12 @@ class Classifier : public Model {
       x = Tensor::empty(ctx, batch.images.shape());
       random_shift(ctx, batch.images.f32(), x.f32(), B, 28, 28, shift_, si.seed, uint64_t(si.step) * uint64_t(B), 0);
     }
-    Tensor logits = net_.forward(ctx, x, si);
+    Tensor logits = head_.forward(ctx, net_.forward(ctx, x, si), si);
     Tensor out = Tensor::empty(ctx, {2});
     Tensor dlogits = Tensor::empty(ctx, logits.shape());
     softmax_xent_loss(ctx, logits.f32(), batch.labels.as<int32_t>(), out.f32(), dlogits.f32(), out.f32() + 1, B, 10,
                       1.0f / float(B));
-    net_.backward(ctx, dlogits, false);
+    net_.backward(ctx, head_.backward(ctx, dlogits, true), false);
     ps_.adam_step(ctx, opt.adam);
     const std::vector<float> h = out.to_host(ctx);
     return {{"loss", h[0]}, {"accuracy", h[1] / float(B)}};
@@ -70,13 +71,19 @@ class Classifier : public Model {
     return {{"loss", h[0]}, {"accuracy", h[1]}};
   }
 
-  Tensor classify(Context& ctx, const Tensor& images) override { return net_.forward(ctx, images, StepInfo{}); }
+  Tensor classify(Context& ctx, const Tensor& images) override {
+    return head_.forward(ctx, net_.forward(ctx, images, StepInfo{}), StepInfo{});
+  }
+  // The last hidden layer's activations (after its ReLU; dropout is off in inference): [B, last hidden width].
+  bool can_extract_features() const override { return true; }
+  Tensor features(Context& ctx, const Tensor& images) override { return net_.forward(ctx, images, StepInfo{}); }
 
  private:
   nlohmann::json config_;
   int shift_ = 0;  // random whole-pixel shifts of the training images, up to this many pixels per axis
   ParamStore ps_;
-  Sequential net_;
+  Sequential net_;   // convolutions and hidden layers: images -> features
+  Sequential head_;  // the logits layer: features -> logits
 };
 
 }  // namespace

@@ -98,6 +98,18 @@ class Model {
   // The denoising of one sample (seed, sample index, label) as `frames` images [frames, 1, 28, 28] in [0, 1], from
   // the start noise to the result (diffusion kinds; others fail naming the kind).
   virtual Tensor trajectory(Context& ctx, uint64_t seed, int64_t index, int label, int frames);
+  // ---- Evaluation hooks (`digitgen eval`, models/evaluation.h) ----
+  // Classifiers: the activations of the layer before the logits, [B, F] for images [B, 1, 28, 28] (inference). The
+  // evaluation compares sets of digits (Frechet distance, KID, precision and recall) in the evaluator's feature space.
+  virtual bool can_extract_features() const { return false; }
+  virtual Tensor features(Context& ctx, const Tensor& images);
+  // Models with an encoder posterior q(z | x): importance-sampled estimates of log p(x) (log p(x | y) for conditional
+  // kinds, with the batch's labels) from K posterior samples per image of `batch`, in nats. log_px[b] is the
+  // log-mean-exp of the K log weights log p(x, z_k) - log q(z_k | x); elbo[b] is their mean, the ELBO estimated on the
+  // same samples (never above log_px[b]). Image b's noise depends only on (seed, first_index + b, k).
+  virtual bool can_estimate_likelihood() const { return false; }
+  virtual void importance_log_likelihood(Context& ctx, const Batch& batch, int64_t first_index, int K, uint64_t seed,
+                                         double* log_px, double* elbo);
 };
 
 // Defaults for the training loop, per kind.

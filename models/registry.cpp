@@ -43,6 +43,14 @@ Tensor Model::trajectory(Context&, uint64_t, int64_t, int, int) {
   fail("model kind '", kind(), "' has no denoising trajectory (--trajectory is for ddpm checkpoints)");
 }
 
+Tensor Model::features(Context&, const Tensor&) {
+  fail("model kind '", kind(), "' has no feature layer (the evaluator is a classifier checkpoint)");
+}
+
+void Model::importance_log_likelihood(Context&, const Batch&, int64_t, int, uint64_t, double*, double*) {
+  fail("model kind '", kind(), "' has no encoder posterior to importance-sample a likelihood with");
+}
+
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
                                                      cvae_kind(), gan_kind(), vqvae_kind(), ddpm_kind()};

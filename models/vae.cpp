@@ -4,9 +4,11 @@
 // connected layer of encoder and decoder; the label then carries the class, so the latent is free to carry the
 // style: sampling with a chosen label draws that digit, and encoding with one label then decoding with another
 // redraws a writer's digit as another.
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/activation.h"
+#include "kernels/bce_rows.h"
 #include "kernels/binarize.h"
 #include "kernels/gather.h"
 #include "kernels/loss.h"
@@ -152,6 +154,67 @@ class Vae : public Model {
     }
     const Tensor y = one_hot_from_host(ctx, labels, n);
     return decode_images(ctx, z, y);
+  }
+
+  // log p(x) ~ log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x), z_k = mu + sigma * eps_k with eps_k drawn from
+  // Philox(seed, kPurposeReparam, ((first_index + b) * K + k) * Z + j, 0). The K decodes of a few images run as one
+  // decoder batch; the Gaussian log densities are summed on the host in double, the Bernoulli term on the device.
+  bool can_estimate_likelihood() const override { return true; }
+  void importance_log_likelihood(Context& ctx, const Batch& batch, int64_t first_index, int K, uint64_t seed,
+                                 double* log_px, double* elbo) override {
+    DG_REQUIRE(K >= 1, "importance sampling: expected at least one sample per image, got ", K);
+    const int B = batch.size(), Z = latent_, P = 28 * 28;
+    const StepInfo si;  // inference
+    const Tensor y = label_input(ctx, batch);
+    enc_cond_.set(y);
+    const Tensor h = encoder_.forward(ctx, batch.images, si);
+    const std::vector<float> mu = mu_head_->forward(ctx, h, si).to_host(ctx);
+    const std::vector<float> lv = logvar_head_->forward(ctx, h, si).to_host(ctx);
+    std::vector<int32_t> labels;
+    if (conditional_) {
+      labels.resize(size_t(B));
+      copy_to_host(ctx, labels.data(), batch.labels.raw(), labels.size() * sizeof(int32_t));
+    }
+    const int per_call = std::max(1, 8192 / K);  // images per decoder call
+    for (int b0 = 0; b0 < B; b0 += per_call) {
+      const int nb = std::min(per_call, B - b0), rows = nb * K;
+      std::vector<float> z(size_t(rows) * Z);
+      std::vector<double> lw(static_cast<size_t>(rows));  // log p(z) - log q(z | x) per row
+      std::vector<int32_t> row_labels(conditional_ ? size_t(rows) : 0);
+      for (int b = 0; b < nb; ++b)
+        for (int k = 0; k < K; ++k) {
+          const size_t row = size_t(b) * K + k;
+          const uint64_t base = (uint64_t(first_index + b0 + b) * uint64_t(K) + uint64_t(k)) * uint64_t(Z);
+          double s = 0;
+          for (int j = 0; j < Z; ++j) {
+            const double m = mu[size_t(b0 + b) * Z + j], l = lv[size_t(b0 + b) * Z + j];
+            const double e = philox_normal(seed, kPurposeReparam, base + uint64_t(j), 0);
+            const double zj = m + std::exp(0.5 * l) * e;
+            z[row * Z + j] = float(zj);
+            s += (-0.5 * zj * zj) - (-0.5 * e * e - 0.5 * l);  // the 2 pi terms cancel
+          }
+          lw[row] = s;
+          if (conditional_) row_labels[row] = labels[size_t(b0 + b)];
+        }
+      dec_cond_.set(conditional_ ? one_hot_from_host(ctx, row_labels.data(), rows) : Tensor());
+      const Tensor logits = decoder_.forward(ctx, Tensor::from_host(ctx, {rows, Z}, z.data()), si);
+      Tensor nll = Tensor::empty(ctx, {rows});
+      bce_logits_rows(ctx, logits.f32(), batch.images.f32() + int64_t(b0) * P, nll.f32(), rows, P, K);
+      const std::vector<float> nll_h = nll.to_host(ctx);
+      for (int b = 0; b < nb; ++b) {
+        double mx = -INFINITY, mean = 0;
+        for (int k = 0; k < K; ++k) {
+          double& w = lw[size_t(b) * K + k];
+          w -= double(nll_h[size_t(b) * K + k]);
+          mx = std::max(mx, w);
+          mean += w;
+        }
+        double s = 0;
+        for (int k = 0; k < K; ++k) s += std::exp(lw[size_t(b) * K + k] - mx);
+        log_px[b0 + b] = mx + std::log(s / double(K));
+        elbo[b0 + b] = mean / double(K);
+      }
+    }
   }
 
   Tensor restyle(Context& ctx, const Tensor& images, const int32_t* from_labels, const int32_t* to_labels) override {

@@ -27,6 +27,7 @@ enum PhiloxPurpose : uint32_t {
   kPurposeSpectralInit = 12,    // index: element of u (j) then v (rows + j), step: id of the normalised weight
   kPurposeCodebookRestart = 13, // index: code k, step: training step (dead-code restarts and the codebook init)
   kPurposePriorSample = 14,     // index: sample index * grid positions + position, step: 0 (prior sampling)
+  kPurposeEvalSubset = 15,      // index: position in a partial Fisher-Yates shuffle, step: which selection
 };
 
 struct Philox4 {

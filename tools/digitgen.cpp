@@ -5,12 +5,15 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <unistd.h>
 
 #include "models/checkpoint.h"
+#include "models/evaluation.h"
 #include "models/judge.h"
 #include "models/latent_map.h"
+#include "models/report.h"
 #include "models/sampling.h"
 #include "models/trainer.h"
 #include "runtime/error.h"
@@ -253,6 +256,36 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "print a checkpoint's kind, configuration and training position");
   info->add_option("--checkpoint", ckpt, "checkpoint file or run folder")->required();
 
+  // ---- eval and report (models/evaluation.h, models/report.h) ----
+  EvalOptions eopt;
+  std::string eval_metrics, eval_out = "eval.json", report_dir;
+  std::vector<std::string> report_runs;
+  auto add_eval_options = [&](CLI::App* c) {
+    add_common(c);
+    c->add_option("--n", eopt.n, "samples to judge (default 10000 on a GPU, 2000 on the CPU)");
+    c->add_option("--evaluator", eopt.evaluator,
+                  "classifier checkpoint that judges the samples (default models/weights/evaluator.safetensors)");
+    c->add_option("--data", eopt.data_dir, "MNIST folder (IDX files, plain or .gz)");
+    c->add_option("--batch", eopt.batch, "digits per device call");
+    c->add_option("--metrics", eval_metrics,
+                  "comma-separated subset of sampling,fd,kid,pr,classes,memorization,sts,model,likelihood (default all)");
+    c->add_option("--test-images", eopt.test_images, "judge against the first N test images only (quick checks)");
+    c->add_option("--kid-subsets", eopt.kid_subsets, "KID subsets (default 100)");
+    c->add_option("--kid-subset-size", eopt.kid_subset_size, "rows per KID subset (default 1000)");
+    c->add_option("--sts-n", eopt.sts_n, "labelled digits for train-on-synthetic (default 10000)");
+    c->add_option("--sts-epochs", eopt.sts_epochs, "epochs of the train-on-synthetic classifier (default 3)");
+    c->add_option("--is-k", eopt.is_k, "importance samples per image for the likelihood (default 1000)");
+    c->add_option("--is-images", eopt.is_images, "test images for the likelihood (default 1000)");
+  };
+  auto* evalc = app.add_subcommand("eval", "judge a generating checkpoint's samples against real MNIST (JSON)");
+  add_eval_options(evalc);
+  evalc->add_option("--checkpoint", eopt.checkpoint, "checkpoint file or run folder of a generating model")->required();
+  evalc->add_option("--out", eval_out, "JSON file for the results (default eval.json)");
+  auto* reportc = app.add_subcommand("report", "evaluate several runs and write a Markdown comparison with charts");
+  add_eval_options(reportc);
+  reportc->add_option("--runs", report_runs, "run folders or checkpoints (or eval JSON files)")->required();
+  reportc->add_option("--out", report_dir, "report folder (README.md, charts.png, samples/, evals/)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -432,6 +465,40 @@ int main(int argc, char** argv) {
       plot_latent_map(m, lm.meta.kind + " (" + fs::path(lm.path).filename().string() + ")", out);
       std::printf("wrote %s: %zu test digits, %d-d latent, %.0f%% of its variance on the plotted axes\n", out.c_str(),
                   m.labels.size(), m.latent, 100.0 * m.explained);
+    } else if (*evalc || *reportc) {
+      eopt.device = device;
+      eopt.sync_debug = sync_debug;
+      eopt.seed = seed;
+      if (eopt.data_dir.empty()) eopt.data_dir = default_data_dir();
+      if (eopt.evaluator.empty()) {
+        const char* env = std::getenv("DIGITGEN_EVALUATOR");
+        eopt.evaluator = env && *env ? env : std::string(DIGITGEN_SOURCE_DIR) + "/models/weights/evaluator.safetensors";
+      }
+      std::stringstream ms(eval_metrics);
+      for (std::string m; std::getline(ms, m, ',');)
+        if (!m.empty()) eopt.metrics.push_back(m);
+      if (eopt.n > 0 && eopt.n < 2000)
+        std::fprintf(stderr, "warning: --n %lld: below 2000 samples FD and KID are strongly biased; for checks only\n",
+                     (long long)eopt.n);
+      if (*evalc) {
+        const nlohmann::json doc = evaluate_checkpoint(eopt);
+        const std::string tmp = eval_out + ".tmp";
+        {
+          std::ofstream o(tmp);
+          DG_REQUIRE(o, "--out ", eval_out, ": cannot open for writing");
+          o << doc.dump(2) << "\n";
+          DG_REQUIRE(o, "--out ", eval_out, ": write failed");
+        }
+        fs::rename(tmp, eval_out);
+        std::printf("wrote %s\n", eval_out.c_str());
+      } else {
+        ReportOptions ro;
+        ro.runs = report_runs;
+        ro.out = report_dir;
+        ro.eval = eopt;
+        for (int i = 0; i < argc; ++i) ro.command += (i ? " " : "") + std::string(i ? argv[i] : "digitgen");
+        write_report(ro);
+      }
     } else if (*models) {
       for (const ModelKind& k : model_registry())
         std::printf("%-11s %s\n            defaults: %s; epochs %d, batch %d, lr %g, adam betas %g,%g\n",

@@ -2,6 +2,7 @@
 // remedy, rather than skipping), temporary run folders, and quiet CPU training runs.
 #pragma once
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -68,6 +69,25 @@ inline TrainResult run_training(TrainOptions o) {
   for (const auto& kv : r.final_test) m += " " + kv.first + "=" + std::to_string(kv.second);
   std::printf("[ e2e      ] %s: %lld steps in %.1f s; test%s\n", o.resume ? "resume" : o.kind.c_str(),
               (long long)r.steps, s, m.c_str());
+  return r;
+}
+
+struct CliResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs the digitgen binary with `args` (a shell command line) and collects its output and exit status.
+inline CliResult run_cli(const std::string& args) {
+  CliResult r;
+  const std::string cmd = std::string(DIGITGEN_CLI) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
+  const int w = pclose(p);
+  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
   return r;
 }
 

@@ -1,7 +1,5 @@
 // The command line as a user meets it: bad flags, missing or corrupt files and wrong models each end with one
 // `digitgen: error:` line that names the problem and a non-zero exit, never a crash or a stack trace.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,23 +10,8 @@
 namespace dg {
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CliResult run_cli(const std::string& args) {
-  CliResult r;
-  const std::string cmd = std::string(DIGITGEN_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
-  const int w = pclose(p);
-  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
-  return r;
-}
+using e2e::CliResult;
+using e2e::run_cli;
 
 // A clean failure: exit status 1 or CLI11's own, the message present, no sign of a crash.
 void expect_clean_error(const std::string& args, const std::string& must_mention) {
