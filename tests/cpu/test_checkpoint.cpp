@@ -14,6 +14,7 @@
 #include "models/checkpoint.h"
 #include "runtime/error.h"
 #include "tests/test_util.h"
+#include "tests/small_config.h"
 
 namespace fs = std::filesystem;
 
@@ -282,11 +283,7 @@ TEST(Checkpoint, EveryRegisteredKindRoundTrips) {
   Context ctx(Device::CPU);
   for (const ModelKind& kind : model_registry()) {
     SCOPED_TRACE(kind.name);
-    nlohmann::json small = nlohmann::json::object();
-    if (kind.defaults.contains("hidden")) small["hidden"] = "16";
-    if (kind.defaults.contains("channels")) small["channels"] = "4,8";
-    if (kind.defaults.contains("latent")) small["latent"] = 3;
-    Trained t = make_trained(ctx, kind.name, small, 1);
+    Trained t = make_trained(ctx, kind.name, test::small_config_overrides(kind), 1);
     const std::string path = (dir.path / (kind.name + ".safetensors")).string();
     save_checkpoint(ctx, *t.model, t.meta, path);
     LoadedModel lm = load_checkpoint(ctx, path, true);

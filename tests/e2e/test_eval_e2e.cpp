@@ -17,6 +17,7 @@
 #include "runtime/idx.h"
 #include "runtime/plot.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/small_config.h"
 
 namespace fs = std::filesystem;
 
@@ -180,11 +181,13 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
   std::vector<std::string> jsons = {json};
   Context ctx(Device::CPU);
   for (const ModelKind& k : model_registry()) {
-    std::unique_ptr<Model> model = k.create(ctx, k.defaults, 1);
+    // Small widths: sampling an untrained GPU-sized default (the U-Net) would take minutes here.
+    const nlohmann::json config = merge_config(k, test::small_config_overrides(k));
+    std::unique_ptr<Model> model = k.create(ctx, config, 1);
     if (!model->can_generate()) continue;
     SCOPED_TRACE(k.name);
     const std::string ckpt = (dir.path / (k.name + "-untrained.safetensors")).string();
-    save_checkpoint(ctx, *model, CheckpointMeta{k.name, k.defaults, nlohmann::json::object(), {}}, ckpt);
+    save_checkpoint(ctx, *model, CheckpointMeta{k.name, config, nlohmann::json::object(), {}}, ckpt);
     EvalOptions o;
     o.checkpoint = ckpt;
     o.evaluator = kEvaluator;
