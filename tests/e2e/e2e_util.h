@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "models/trainer.h"
 
@@ -76,6 +77,24 @@ struct CliResult {
   int status = -1;
   std::string output;  // stdout and stderr together
 };
+
+// The resume check's two runs of `o` (all of its epochs): one straight into dir/straight, one stopped after its
+// first epoch into dir/resumed and resumed there to the end. Returns {straight, resumed}.
+inline std::pair<TrainResult, TrainResult> straight_and_resumed(const TrainOptions& o, const std::filesystem::path& dir) {
+  TrainOptions straight = o;
+  straight.out = (dir / "straight").string();
+  const TrainResult a = run_training(straight);
+  TrainOptions first = o;
+  first.stop_after_epochs = 1;
+  first.out = (dir / "resumed").string();
+  run_training(first);
+  TrainOptions resume;
+  resume.data_dir = o.data_dir;
+  resume.out = first.out;
+  resume.resume = true;
+  resume.test_images = o.test_images;
+  return {a, run_training(resume)};
+}
 
 // Runs the digitgen binary with `args` (a shell command line) and collects its output and exit status.
 inline CliResult run_cli(const std::string& args) {

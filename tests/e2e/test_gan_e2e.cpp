@@ -72,20 +72,7 @@ TEST(GanE2E, ResumedRunEqualsUninterruptedRun) {
   o.seed = 21;
   o.epochs = 2;
 
-  TrainOptions straight = o;
-  straight.out = (dir.path / "straight").string();
-  const TrainResult a = e2e::run_training(straight);
-
-  TrainOptions first = o;
-  first.stop_after_epochs = 1;
-  first.out = (dir.path / "resumed").string();
-  e2e::run_training(first);
-  TrainOptions resume;
-  resume.data_dir = data;
-  resume.out = first.out;
-  resume.resume = true;
-  resume.test_images = 200;
-  const TrainResult b = e2e::run_training(resume);
+  const auto [a, b] = e2e::straight_and_resumed(o, dir.path);
   EXPECT_EQ(a.steps, b.steps);
 
   Context ctx(Device::CPU);

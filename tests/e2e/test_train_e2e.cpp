@@ -179,23 +179,9 @@ TEST(TrainE2E, ResumedVaeEqualsUninterruptedRun) {
   o.batch = 100;
   o.seed = 21;
 
-  TrainOptions straight = o;
-  straight.epochs = 2;
-  straight.out = (dir.path / "straight").string();
-  const TrainResult a = run_training(straight);
-
-  // The same 2-epoch run, stopped after its first epoch (the learning-rate schedule spans both) and resumed.
-  TrainOptions first = o;
-  first.epochs = 2;
-  first.stop_after_epochs = 1;
-  first.out = (dir.path / "resumed").string();
-  run_training(first);
-  TrainOptions resume;
-  resume.data_dir = data;
-  resume.out = first.out;
-  resume.resume = true;
-  resume.test_images = 500;
-  const TrainResult b = run_training(resume);
+  // A 2-epoch run, straight and stopped after its first epoch (the learning-rate schedule spans both) and resumed.
+  o.epochs = 2;
+  const auto [a, b] = e2e::straight_and_resumed(o, dir.path);
   EXPECT_EQ(a.steps, b.steps);
 
   Context ctx(Device::CPU);

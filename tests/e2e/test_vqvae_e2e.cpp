@@ -20,22 +20,8 @@ namespace fs = std::filesystem;
 namespace dg {
 namespace {
 
-struct Cli {
-  int status = -1;
-  std::string output;
-};
-
-Cli run_cli(const std::string& args) {
-  Cli r;
-  FILE* p = popen((std::string(DIGITGEN_CLI) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, got);
-  const int w = pclose(p);
-  r.status = WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
-  return r;
-}
+using e2e::run_cli;
+using Cli = e2e::CliResult;
 
 // One short run, shared by the checks below: 1 autoencoder epoch and 1 prior epoch on 6400 images in batches of 32
 // (200 steps each; about 18 s on the loaded 2-core CPU).
@@ -158,19 +144,7 @@ TEST(VqVaeE2E, ResumeAcrossTheStageBoundaryEqualsAnUninterruptedRun) {
   o.batch = 64;
   o.seed = 5;
   o.epochs = 1;
-  TrainOptions straight = o;
-  straight.out = (dir.path / "straight").string();
-  const TrainResult a = e2e::run_training(straight);
-  TrainOptions first = o;
-  first.stop_after_epochs = 1;
-  first.out = (dir.path / "resumed").string();
-  e2e::run_training(first);
-  TrainOptions resume;
-  resume.data_dir = data;
-  resume.out = first.out;
-  resume.resume = true;
-  resume.test_images = 200;
-  const TrainResult b = e2e::run_training(resume);
+  const auto [a, b] = e2e::straight_and_resumed(o, dir.path);
   EXPECT_EQ(a.steps, 20);
   EXPECT_EQ(a.steps, b.steps);
   Context ctx(Device::CPU);
