@@ -96,6 +96,22 @@ inline std::pair<TrainResult, TrainResult> straight_and_resumed(const TrainOptio
   return {a, run_training(resume)};
 }
 
+// The checks that two loaded runs hold the same training state bit for bit: every parameter store's weights, Adam
+// moments and step count, and the extra state.
+inline void expect_same_training_state(Context& ctx, Model& a, Model& b) {
+  auto sa = a.param_stores(), sb = b.param_stores();
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_EQ(sa[i].second->params().to_host(ctx), sb[i].second->params().to_host(ctx)) << sa[i].first;
+    EXPECT_EQ(sa[i].second->adam_m().to_host(ctx), sb[i].second->adam_m().to_host(ctx)) << sa[i].first;
+    EXPECT_EQ(sa[i].second->adam_v().to_host(ctx), sb[i].second->adam_v().to_host(ctx)) << sa[i].first;
+    EXPECT_EQ(sa[i].second->adam_steps(), sb[i].second->adam_steps()) << sa[i].first;
+  }
+  const std::vector<HostTensor> xa = a.extra_state(ctx), xb = b.extra_state(ctx);
+  ASSERT_EQ(xa.size(), xb.size());
+  for (size_t i = 0; i < xa.size(); ++i) EXPECT_EQ(xa[i].data, xb[i].data) << xa[i].name;
+}
+
 // Runs the digitgen binary with `args` (a shell command line) and collects its output and exit status.
 inline CliResult run_cli(const std::string& args) {
   CliResult r;
