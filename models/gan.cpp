@@ -430,14 +430,7 @@ std::vector<HostTensor> Gan::extra_state(Context& ctx) const {
 
 void Gan::load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors) {
   auto put = [&](const std::string& name, Tensor& dst) {
-    for (const HostTensor& t : tensors)
-      if (t.name == name) {
-        DG_REQUIRE(int64_t(t.data.size()) == dst.numel(), "checkpoint state/", name, ": expected ", dst.numel(),
-                   " values, got ", t.data.size());
-        copy_to_device(ctx, dst.raw(), t.data.data(), t.data.size() * sizeof(float));
-        return;
-      }
-    fail("checkpoint: missing state/", name, " (GAN spectral-norm vectors and batch-norm statistics)");
+    load_state_tensor(ctx, tensors, name, dst, "GAN spectral-norm vectors and batch-norm statistics");
   };
   for (SnWeight& w : sn_) {
     const std::string n = "disc/" + disc_.specs()[size_t(w.index)].name;
@@ -446,9 +439,7 @@ void Gan::load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors)
   }
   for (auto& [name, t] : gen_net_.state()) put("gen/" + name, *t);
   if (!gen_average_) return;
-  const bool has_average =
-      std::any_of(tensors.begin(), tensors.end(), [](const HostTensor& t) { return t.name == "gen/ema"; });
-  if (has_average) {
+  if (find_state(tensors, "gen/ema")) {
     gen_average_->load_state(ctx, tensors);
   } else {  // written before the weight average existed
     std::fprintf(stderr, "warning: gan: the checkpoint has no generator weight average (state/gen/ema); sampling "

@@ -112,6 +112,13 @@ class Model {
                                          double* log_px, double* elbo);
 };
 
+// The tensor named `name` among a checkpoint's extra state, or null.
+const HostTensor* find_state(const std::vector<HostTensor>& tensors, const std::string& name);
+// Copies the extra-state tensor `name` into `dst`; an error names it when it is missing (`what` says what it holds)
+// or when its size differs from dst's.
+void load_state_tensor(Context& ctx, const std::vector<HostTensor>& tensors, const std::string& name, Tensor& dst,
+                       const std::string& what);
+
 // Defaults for the training loop, per kind.
 struct TrainDefaults {
   int epochs = 10;

@@ -51,6 +51,21 @@ void Model::importance_log_likelihood(Context&, const Batch&, int64_t, int, uint
   fail("model kind '", kind(), "' has no encoder posterior to importance-sample a likelihood with");
 }
 
+const HostTensor* find_state(const std::vector<HostTensor>& tensors, const std::string& name) {
+  for (const HostTensor& t : tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+void load_state_tensor(Context& ctx, const std::vector<HostTensor>& tensors, const std::string& name, Tensor& dst,
+                       const std::string& what) {
+  const HostTensor* t = find_state(tensors, name);
+  DG_REQUIRE(t, "checkpoint: missing state/", name, " (", what, ")");
+  DG_REQUIRE(int64_t(t->data.size()) == dst.numel(), "checkpoint state/", name, ": expected ", dst.numel(),
+             " values, got ", t->data.size());
+  copy_to_device(ctx, dst.raw(), t->data.data(), t->data.size() * sizeof(float));
+}
+
 const std::vector<ModelKind>& model_registry() {
   static const std::vector<ModelKind> kinds = {autoencoder_kind(), vae_kind(), classifier_kind(),
                                                      cvae_kind(), gan_kind(), vqvae_kind(), ddpm_kind()};

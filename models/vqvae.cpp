@@ -188,13 +188,17 @@ class VqVae : public Model {
   }
 
   void load_extra_state(Context& ctx, const std::vector<HostTensor>& tensors) override {
-    for (const auto& t : tensors) {
-      if (t.name == "codebook.ema_count") copy_to_device(ctx, ema_count_.raw(), t.data.data(), t.data.size() * 4);
-      if (t.name == "codebook.ema_sum") copy_to_device(ctx, ema_sum_.raw(), t.data.data(), t.data.size() * 4);
-      if (t.name == "codebook.idle_steps") copy_to_device(ctx, idle_.raw(), t.data.data(), t.data.size() * 4);
-      if (t.name == "codebook.seeded") seeded_ = t.data.at(0) != 0.0f;
-      if (t.name == "codebook.restarts") restarts_total_ = int64_t(t.data.at(0));
-    }
+    const std::string what = "the VQ-VAE's codebook averages and restart counters";
+    load_state_tensor(ctx, tensors, "codebook.ema_count", ema_count_, what);
+    load_state_tensor(ctx, tensors, "codebook.ema_sum", ema_sum_, what);
+    load_state_tensor(ctx, tensors, "codebook.idle_steps", idle_, what);
+    auto scalar = [&](const std::string& name) {
+      const HostTensor* t = find_state(tensors, name);
+      DG_REQUIRE(t && t->data.size() == 1, "checkpoint: state/", name, ": expected one value (", what, ")");
+      return t->data[0];
+    };
+    seeded_ = scalar("codebook.seeded") != 0.0f;
+    restarts_total_ = int64_t(scalar("codebook.restarts"));
   }
 
  private:

@@ -40,14 +40,7 @@ WeightAverage::Use::~Use() {
 HostTensor WeightAverage::state(Context& ctx) const { return {name_, {store_.count()}, average_.to_host(ctx)}; }
 
 void WeightAverage::load_state(Context& ctx, const std::vector<HostTensor>& tensors) {
-  for (const HostTensor& t : tensors)
-    if (t.name == name_) {
-      DG_REQUIRE(int64_t(t.data.size()) == store_.count(), "checkpoint state/", name_, ": expected ", store_.count(),
-                 " values (the weight average), got ", t.data.size());
-      copy_to_device(ctx, average_.raw(), t.data.data(), t.data.size() * sizeof(float));
-      return;
-    }
-  fail("checkpoint: missing state/", name_, " (the weight average used for sampling)");
+  load_state_tensor(ctx, tensors, name_, average_, "the weight average used for sampling");
 }
 
 }  // namespace dg
