@@ -219,16 +219,18 @@ PeerResult run_peer(const std::string& python, const std::string& script, const 
   return r;
 }
 
+// Digits per timed sampling call of a diffusion kind: --diffusion-n, else 8 on the CPU and the batch on a GPU.
+int diffusion_call_n(int flag, bool on_gpu, int batch) { return flag > 0 ? flag : (on_gpu ? batch : 8); }
+
 struct Case {
   std::string label;  // what the table shows
   const ModelKind* kind;
   nlohmann::json overrides;
   const PeerSpec* peer;  // the PyTorch peer to compare with, or null
   // Kinds with a learned prior after the autoencoder (the VQ-VAE, whose defaults have "prior_epochs") get a second
-  // row that times the prior's training steps (Model::total_epochs(0) puts the model in its prior stage) and passes
-  // `peer_extra` to the peer.
+  // row that times the prior's training steps (Model::total_epochs(0) puts the model in its prior stage).
   bool prior_stage = false;
-  std::string peer_extra;
+  std::string peer_extra;  // more peer arguments: the prior stage's, the diffusion sampling call's size
 };
 
 struct Row {
@@ -262,7 +264,7 @@ int main(int argc, char** argv) {
   app.add_option("--sample-seconds", sample_seconds, "timed generation seconds per row")->check(CLI::NonNegativeNumber);
   app.add_option("--warmup", warmup, "untimed training steps before timing")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "Philox seed");
-  app.add_option("--threads", threads, "CPU threads (BLAS and elementwise loops) for us and the peer (default: all cores)")
+  app.add_option("--threads", threads, "CPU threads (worker pool: GEMM blocks and elementwise loops) for us and the peer (default: all cores)")
       ->check(CLI::PositiveNumber);
   app.add_flag("--peer", peer_on, "run the PyTorch peers of the kinds that have one (default on for the cpu device)");
   app.add_flag("--no-peer", peer_off, "do not run the PyTorch peer");
@@ -283,14 +285,11 @@ int main(int argc, char** argv) {
     std::string why;
     const Device device = choose_device(device_flag, &why);
     const bool peer = !peer_off && (peer_on || device == Device::CPU);
-    if (threads > 0) {
-      openblas_set_num_threads(threads);
-      set_cpu_threads(threads);
-    }
+    if (threads > 0) set_cpu_threads(threads);
     std::printf("digitgen_bench: device %s\n", why.c_str());
     if (device == Device::CPU)
-      std::printf("OpenBLAS: %s, %d threads; elementwise loops: %d threads\n", openblas_get_config(),
-                  openblas_get_num_threads(), cpu_threads());
+      std::printf("OpenBLAS: %s, one thread per call; worker pool (GEMM blocks, elementwise loops): %d threads\n",
+                  openblas_get_config(), cpu_threads());
 
     // Which cases: every selected kind with its defaults and the overrides it has keys for, each compared with its
     // peer when the peers run and the kind has one.
@@ -315,7 +314,11 @@ int main(int argc, char** argv) {
         for (auto it = extra.begin(); it != extra.end(); ++it)
           if (k->defaults.contains(it.key())) o[it.key()] = it.value();
       }
-      cases.push_back({k->name, k, o, peer ? find_peer(k->name, merge_config(*k, o)) : nullptr});
+      // Diffusion peers draw as many digits per timed sampling call as we do (peers run on the CPU).
+      std::string diffusion_extra;
+      if (k->defaults.contains("timesteps"))
+        diffusion_extra = " --sample-n " + std::to_string(diffusion_call_n(diffusion_n, false, 0));
+      cases.push_back({k->name, k, o, peer ? find_peer(k->name, merge_config(*k, o)) : nullptr, false, diffusion_extra});
       if (k->defaults.contains("prior_epochs")) {
         std::ostringstream extra;
         extra << " --stage prior --sample-seconds " << sample_seconds;
@@ -333,7 +336,7 @@ int main(int argc, char** argv) {
       gflops = sgemm_gflops(ctx, 1024, 1.0);
       std::printf("sgemm 1024^3 on %s: %.1f GFLOP/s\n", device_name(device), gflops);
     }
-    const int blas_threads = device == Device::CPU ? openblas_get_num_threads() : 1;
+    const int peer_threads = device == Device::CPU ? cpu_threads() : 1;
 
     std::vector<Row> rows;
     PoolStats last_stats;
@@ -392,7 +395,7 @@ int main(int argc, char** argv) {
           // Diffusion kinds (those with timesteps): one timed call each of DDIM-50 and ancestral DDPM over all
           // timesteps, guided (scale 2), on a GPU with and without the CUDA graph.
           if (model->can_generate() && cfg.contains("timesteps") && sample_seconds > 0) {
-            const int n = diffusion_n > 0 ? diffusion_n : (ctx.on_gpu() ? B : 8);
+            const int n = diffusion_call_n(diffusion_n, ctx.on_gpu(), B);
             std::vector<int32_t> labels(static_cast<size_t>(n));
             for (int i = 0; i < n; ++i) labels[size_t(i)] = i % 10;
             std::ostringstream d;
@@ -420,7 +423,7 @@ int main(int argc, char** argv) {
         if (cs.peer && row.error.empty()) {
           const nlohmann::json c = merge_config(*cs.kind, cs.overrides);
           row.peer = run_peer(python, peer_dir + "/" + cs.peer->script, data_dir, peer_settings(*cs.peer, c) + cs.peer_extra, B, seconds,
-                              warmup, blas_threads);
+                              warmup, peer_threads);
           row.peer_ran = true;
         }
         rows.push_back(row);

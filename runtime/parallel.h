@@ -1,6 +1,7 @@
 // CPU loop parallelism for the CPU reference kernels: one process-wide pool of worker threads that splits an
 // index range into contiguous pieces. Only loops whose iterations are independent use it (elementwise work, per-image
-// im2col / col2im), so results never depend on the thread count. GEMMs use OpenBLAS's own threads.
+// im2col / col2im, blocks of a GEMM), so results never depend on the thread count. OpenBLAS runs single-threaded
+// inside the pieces (kernels/cpu/gemm.cpp), so the pool is the only source of CPU threads.
 #pragma once
 #include <cstdint>
 #include <functional>

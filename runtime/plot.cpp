@@ -55,21 +55,24 @@ void plot_metrics(const std::string& metrics_jsonl, const std::string& headline,
   }
   const std::string title = fs::path(metrics_jsonl).parent_path().filename().string();
   draw_with_gnuplot(text.str(), [&](const std::string& data, const std::string& png) {
-    // Two panels sharing the step axis: the training loss (and a test loss where the kind reports one), then the
-    // kind's headline metric, which is what a run is judged by.
+    // The training loss (and a test loss where the kind reports one); below it, sharing the step axis, the kind's
+    // headline metric, which is what a run is judged by, unless the headline is the loss itself (gnuplot refuses a
+    // panel whose points are all missing).
+    const bool second_panel = headline != "loss";
     std::ostringstream gp;
-    gp << "set terminal pngcairo size 900,700 noenhanced\n"
+    gp << "set terminal pngcairo size 900," << (second_panel ? 700 : 400) << " noenhanced\n"
        << "set output '" << png << "'\n"
        << "set datafile missing 'NaN'\n"
-       << "set xlabel 'step'\nset grid\nset key outside right\n"
-       << "set multiplot layout 2,1\n"
-       << "set title '" << title << "'\nset ylabel 'loss'\n"
+       << "set xlabel 'step'\nset grid\nset key outside right\n";
+    if (second_panel) gp << "set multiplot layout 2,1\n";
+    gp << "set title '" << title << "'\nset ylabel 'loss'\n"
        << "plot '" << data << "' using 1:2 with lines title 'train loss', '" << data
-       << "' using 1:4 with linespoints title 'test loss'\n"
-       << "unset title\nset ylabel '" << headline << "'\n"
-       << "plot '" << data << "' using 1:3 with lines title 'train " << headline << "', '" << data
-       << "' using 1:5 with linespoints title 'test " << headline << "'\n"
-       << "unset multiplot\n";
+       << "' using 1:4 with linespoints title 'test loss'\n";
+    if (second_panel)
+      gp << "unset title\nset ylabel '" << headline << "'\n"
+         << "plot '" << data << "' using 1:3 with lines title 'train " << headline << "', '" << data
+         << "' using 1:5 with linespoints title 'test " << headline << "'\n"
+         << "unset multiplot\n";
     return gp.str();
   }, png_path);
 }

@@ -1,12 +1,17 @@
-// CPU convolutions: im2col / col2im around OpenBLAS GEMM over chunks of images. One GEMM per chunk (columns of
-// several images side by side) keeps BLAS busy: per-image GEMMs of small layers (e.g. 14x14 outputs) left its
-// threads spinning in sched_yield for a third of the time.
+// CPU convolutions: im2col / col2im around OpenBLAS GEMM. The forward pass and the input gradient work on small
+// groups of images (one image where it has 512 output positions or more): the worker pool gives each thread a run
+// of groups and its own scratch, and each group is one single-threaded sgemm, written straight into the output for
+// a single image, so the scratch stays in cache. The input gradient of a stride-1 convolution is computed as a
+// forward convolution with the turned kernel. The filter gradient sums over images, so it runs one GEMM per chunk
+// of images (columns side by side, the long inner dimension BLAS likes), split by the pool into blocks of the
+// output (kernels/cpu/gemm.cpp).
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 
 #include "kernels/conv.h"
 #include "kernels/conv_check.h"
+#include "kernels/cpu/sgemm.h"
 #include "kernels/gemm.h"
 #include "runtime/parallel.h"
 
@@ -88,7 +93,7 @@ int chunk_images(const ConvGeom& g) {
   return int(std::min<size_t>({by_width, by_memory, size_t(g.B)}));
 }
 
-// Moves rows between per-image layout [G][C][P] and chunk layout [C][G*P].
+// Moves rows from per-image layout [G][C][P] to chunk layout [C][G*P].
 void images_to_chunk(const float* src, float* dst, int G, int C, size_t P) {
   parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
@@ -96,18 +101,37 @@ void images_to_chunk(const float* src, float* dst, int G, int C, size_t P) {
         std::memcpy(dst + (size_t(c) * G + i) * P, src + (size_t(i) * C + c) * P, sizeof(float) * P);
   });
 }
-void chunk_to_images(const float* src, float* dst, int G, int C, size_t P) {
-  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c)
-      for (int i = 0; i < G; ++i)
-        std::memcpy(dst + (size_t(i) * C + c) * P, src + (size_t(c) * G + i) * P, sizeof(float) * P);
-  });
-}
-
 // im2col of images b0 .. b0+n-1 into the chunk's columns, images split over the CPU threads.
 void im2col_chunk(const ConvGeom& g, const float* x, size_t in_size, size_t P, int n, float* col) {
   parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) im2col(g, x + i * in_size, col + i * P, n * P);
+  });
+}
+
+// Images per GEMM in the forward pass and the input gradient: one where an image has enough output positions, a
+// few side by side where it has few (7x7), so that packing the weights for BLAS is paid over at least
+// kMinGemmColumns columns. Depends only on the geometry.
+constexpr size_t kMinGemmColumns = 512;
+int group_images(const ConvGeom& g) {
+  const size_t P = size_t(g.Ho()) * g.Wo();
+  return int(std::min<size_t>(size_t(g.B), (kMinGemmColumns + P - 1) / P));
+}
+
+// Runs fn(first image, images, scratch) over the batch in groups of `group` images (the last may be short), each
+// worker thread with its own scratch of `scratch_floats`. The groups depend only on the batch and `group`, and
+// which thread takes a group never changes what is computed for it.
+template <class Fn>
+void per_group(Context& ctx, int B, int group, size_t scratch_floats, const Fn& fn) {
+  const int groups = (B + group - 1) / group;
+  const int slots = std::max(1, std::min(cpu_threads(), groups));
+  Block buf = ctx.pool().allocate(sizeof(float) * scratch_floats * slots);
+  float* base = static_cast<float*>(buf.get());
+  parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s)
+      for (int64_t k = groups * s / slots; k < groups * (s + 1) / slots; ++k) {
+        const int64_t first = k * group;
+        fn(first, int(std::min<int64_t>(group, B - first)), base + size_t(s) * scratch_floats);
+      }
   });
 }
 
@@ -116,38 +140,64 @@ void im2col_chunk(const ConvGeom& g, const float* x, size_t in_size, size_t P, i
 void conv2d_forward(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
   check_conv_geom(g);
   const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
-  const int G = chunk_images(g);
-  Block col = ctx.pool().allocate(sizeof(float) * CKK * P * G);
-  Block out = ctx.pool().allocate(sizeof(float) * g.Cout * P * G);
-  float* c = static_cast<float*>(col.get());
-  float* o = static_cast<float*>(out.get());
-  for (int b0 = 0; b0 < g.B; b0 += G) {
-    const int n = std::min(G, g.B - b0);
-    im2col_chunk(g, x + b0 * in_size, in_size, P, n, c);
-    // out [Cout, n*P] = w [Cout, CKK] * col [CKK, n*P]
-    cpu::gemm(ctx, Transpose::No, Transpose::No, g.Cout, int(n * P), int(CKK), 1.0f, w, c, 0.0f, o);
-    chunk_to_images(o, y + b0 * g.Cout * P, n, g.Cout, P);
-  }
+  const size_t out_size = size_t(g.Cout) * P;
+  const int G = group_images(g);
+  per_group(ctx, g.B, G, (CKK + (G > 1 ? g.Cout : 0)) * P * G, [&](int64_t i0, int n, float* scratch) {
+    float* col = scratch;
+    const size_t cols = size_t(n) * P;
+    for (int j = 0; j < n; ++j) im2col(g, x + (i0 + j) * in_size, col + j * P, cols);
+    // out [Cout, n*P] = w [Cout, CKK] * col [CKK, n*P]; a single image's out is its y.
+    float* out = n == 1 ? y + i0 * out_size : scratch + CKK * P * G;
+    sgemm_one_call(Transpose::No, Transpose::No, g.Cout, int(cols), int(CKK), 1.0f, w, int(CKK), col, int(cols), 0.0f,
+                   out, int(cols));
+    if (n > 1)
+      for (int j = 0; j < n; ++j)
+        for (int c = 0; c < g.Cout; ++c)
+          std::memcpy(y + (i0 + j) * out_size + size_t(c) * P, out + size_t(c) * cols + j * P, sizeof(float) * P);
+  });
 }
 
 void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, const float* w, float* dx) {
   check_conv_geom(g);
-  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
-  const int G = chunk_images(g);
-  Block col = ctx.pool().allocate(sizeof(float) * CKK * P * G);
-  Block dyc = ctx.pool().allocate(sizeof(float) * g.Cout * P * G);
-  float* c = static_cast<float*>(col.get());
-  float* d = static_cast<float*>(dyc.get());
-  std::memset(dx, 0, sizeof(float) * in_size * g.B);
-  for (int b0 = 0; b0 < g.B; b0 += G) {
-    const int n = std::min(G, g.B - b0);
-    images_to_chunk(dy + b0 * g.Cout * P, d, n, g.Cout, P);
-    // col [CKK, n*P] = w^T [CKK, Cout] * dy [Cout, n*P]
-    cpu::gemm(ctx, Transpose::Yes, Transpose::No, int(CKK), int(n * P), g.Cout, 1.0f, w, d, 0.0f, c);
-    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) col2im_add(g, c + i * P, n * P, dx + (b0 + i) * in_size);
-    });
+  if (g.stride == 1 && g.pad <= g.K - 1) {
+    // With stride 1 the input gradient is itself a stride-1 convolution: of dy, padded by K - 1 - pad, with the
+    // kernel turned by 180 degrees and its channel axes swapped. Its im2col copies rows, where col2im would
+    // scatter-add every column back onto the image.
+    const ConvGeom t{g.B, g.Cout, g.Ho(), g.Wo(), g.Cin, g.K, 1, g.K - 1 - g.pad};
+    const int KK = g.K * g.K;
+    Block turned = ctx.pool().allocate(sizeof(float) * size_t(g.Cin) * g.Cout * KK);
+    float* wt = static_cast<float*>(turned.get());
+    for (int co = 0; co < g.Cout; ++co)
+      for (int ci = 0; ci < g.Cin; ++ci)
+        for (int k = 0; k < KK; ++k)
+          wt[(size_t(ci) * g.Cout + co) * KK + (KK - 1 - k)] = w[(size_t(co) * g.Cin + ci) * KK + k];
+    cpu::conv2d_forward(ctx, t, dy, wt, dx);
+    return;
   }
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
+  const size_t out_size = size_t(g.Cout) * P;
+  const int G = group_images(g);
+  per_group(ctx, g.B, G, (CKK + (G > 1 ? g.Cout : 0)) * P * G, [&](int64_t i0, int n, float* scratch) {
+    float* col = scratch;
+    const size_t cols = size_t(n) * P;
+    // dy of the group as [Cout, n*P] (a single image's dy as it is).
+    const float* d = dy + i0 * out_size;
+    if (n > 1) {
+      float* chunk = scratch + CKK * P * G;
+      for (int c = 0; c < g.Cout; ++c)
+        for (int j = 0; j < n; ++j)
+          std::memcpy(chunk + size_t(c) * cols + j * P, d + j * out_size + size_t(c) * P, sizeof(float) * P);
+      d = chunk;
+    }
+    // col [CKK, n*P] = w^T [CKK, Cout] * dy [Cout, n*P], then scattered back onto each image.
+    sgemm_one_call(Transpose::Yes, Transpose::No, int(CKK), int(cols), g.Cout, 1.0f, w, int(CKK), d, int(cols), 0.0f,
+                   col, int(cols));
+    for (int j = 0; j < n; ++j) {
+      float* dxi = dx + (i0 + j) * in_size;
+      std::memset(dxi, 0, sizeof(float) * in_size);
+      col2im_add(g, col + j * P, cols, dxi);
+    }
+  });
 }
 
 void conv2d_backward_filter(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw, Grad mode) {

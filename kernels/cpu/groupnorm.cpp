@@ -1,7 +1,12 @@
 // CPU reference for group normalisation: group statistics and gradient sums in double (two passes: mean, then the
-// centred sum of squares), outputs through the shared float expressions of groupnorm_body.h.
+// centred sum of squares), outputs through the shared float expressions of groupnorm_body.h. The (image, group)
+// pairs, and the channels of the parameter gradients, are independent, so they are split over the worker pool and
+// every sum keeps its serial order: results do not depend on the thread count.
+#include <algorithm>
+
 #include "kernels/groupnorm.h"
 #include "kernels/groupnorm_body.h"
+#include "runtime/parallel.h"
 
 namespace dg::cpu {
 
@@ -9,23 +14,25 @@ void groupnorm_forward(Context&, const float* x, const float* gamma, const float
                        float* inv_std, int B, int C, int HW, int G, float eps) {
   const int cg = C / G;
   const int64_t n = int64_t(cg) * HW;
-  for (int b = 0; b < B; ++b)
-    for (int g = 0; g < G; ++g) {
-      const int64_t base = (int64_t(b) * C + int64_t(g) * cg) * HW;
+  parallel_for(int64_t(B) * G, std::max<int64_t>(1, kElementwiseGrain / n), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b = p / G, g = p % G;
+      const int64_t base = (b * C + g * cg) * HW;
       double s = 0;
       for (int64_t k = 0; k < n; ++k) s += x[base + k];
       const double mu = s / double(n);
       double sq = 0;
       for (int64_t k = 0; k < n; ++k) sq += (x[base + k] - mu) * (x[base + k] - mu);
       const float m = float(mu), is = gn_inv_std(float(sq / double(n)), eps);
-      mean[b * G + g] = m;
-      inv_std[b * G + g] = is;
+      mean[p] = m;
+      inv_std[p] = is;
       for (int j = 0; j < cg; ++j) {
-        const int c = g * cg + j;
+        const int64_t c = g * cg + j;
         const int64_t o = base + int64_t(j) * HW;
         for (int i = 0; i < HW; ++i) y[o + i] = gn_affine(x[o + i], m, is, gamma[c], beta[c]);
       }
     }
+  });
 }
 
 void groupnorm_backward(Context&, const float* x, const float* dy, const float* gamma, const float* mean,
@@ -34,35 +41,43 @@ void groupnorm_backward(Context&, const float* x, const float* dy, const float* 
   const int cg = C / G;
   const bool acc = mode == Grad::Accumulate;
   if (dgamma || dbeta)
-    for (int c = 0; c < C; ++c) {
-      double sdy = 0, sdyx = 0;
-      for (int b = 0; b < B; ++b) {
-        const float m = mean[b * G + c / cg], is = inv_std[b * G + c / cg];
-        const int64_t o = (int64_t(b) * C + c) * HW;
-        for (int i = 0; i < HW; ++i) {
-          sdy += dy[o + i];
-          sdyx += double(dy[o + i]) * ((x[o + i] - m) * is);
+    parallel_for(C, std::max<int64_t>(1, kElementwiseGrain / (int64_t(B) * HW)), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double sdy = 0, sdyx = 0;
+        for (int b = 0; b < B; ++b) {
+          const float m = mean[b * G + c / cg], is = inv_std[b * G + c / cg];
+          const int64_t o = (int64_t(b) * C + c) * HW;
+          for (int i = 0; i < HW; ++i) {
+            sdy += dy[o + i];
+            sdyx += double(dy[o + i]) * ((x[o + i] - m) * is);
+          }
         }
+        if (dgamma) dgamma[c] = acc ? float(dgamma[c] + sdyx) : float(sdyx);
+        if (dbeta) dbeta[c] = acc ? float(dbeta[c] + sdy) : float(sdy);
       }
-      if (dgamma) dgamma[c] = acc ? float(dgamma[c] + sdyx) : float(sdyx);
-      if (dbeta) dbeta[c] = acc ? float(dbeta[c] + sdy) : float(sdy);
-    }
+    });
   if (!dx) return;
   const int64_t n = int64_t(cg) * HW;
-  for (int b = 0; b < B; ++b)
-    for (int g = 0; g < G; ++g) {
-      const float m = mean[b * G + g], is = inv_std[b * G + g];
-      const int64_t base = (int64_t(b) * C + int64_t(g) * cg) * HW;
+  parallel_for(int64_t(B) * G, std::max<int64_t>(1, kElementwiseGrain / n), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b = p / G, g = p % G;
+      const float m = mean[p], is = inv_std[p];
       double sg = 0, sgx = 0;
-      for (int64_t k = 0; k < n; ++k) {
-        const double gv = double(gamma[g * cg + k / HW]) * dy[base + k];
-        sg += gv;
-        sgx += gv * ((x[base + k] - m) * is);
+      for (int j = 0; j < cg; ++j) {
+        const int64_t c = g * cg + j, o = (b * C + c) * HW;
+        for (int i = 0; i < HW; ++i) {
+          const double gv = double(gamma[c]) * dy[o + i];
+          sg += gv;
+          sgx += gv * ((x[o + i] - m) * is);
+        }
       }
       const float mg = float(sg / double(n)), mgx = float(sgx / double(n));
-      for (int64_t k = 0; k < n; ++k)
-        dx[base + k] = gn_dx(gamma[g * cg + k / HW] * dy[base + k], (x[base + k] - m) * is, is, mg, mgx);
+      for (int j = 0; j < cg; ++j) {
+        const int64_t c = g * cg + j, o = (b * C + c) * HW;
+        for (int i = 0; i < HW; ++i) dx[o + i] = gn_dx(gamma[c] * dy[o + i], (x[o + i] - m) * is, is, mg, mgx);
+      }
     }
+  });
 }
 
 }  // namespace dg::cpu

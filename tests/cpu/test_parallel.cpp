@@ -8,6 +8,8 @@
 #include "kernels/activation.h"
 #include "kernels/bias.h"
 #include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "kernels/groupnorm.h"
 #include "kernels/loss.h"
 #include "runtime/context.h"
 #include "runtime/parallel.h"
@@ -77,16 +79,30 @@ TEST(Parallel, KernelsIndependentOfThreadCount) {
   const size_t ny = size_t(g.B) * g.Cout * g.Ho() * g.Wo();
   std::vector<float> act_in(200000);
   for (size_t i = 0; i < act_in.size(); ++i) act_in[i] = philox_normal(3, 0, i, 0);
+  // A GEMM large enough to be split into column blocks: ga [64, 300] times act_in viewed as [600, 300], transposed.
+  const int M = 64, N = 600, K = 300;
+  std::vector<float> ga(size_t(M) * K);
+  for (size_t i = 0; i < ga.size(); ++i) ga[i] = philox_normal(4, 0, i, 0);
+  // GroupNorm over act_in viewed as [8, 32, 25, 25] with 8 groups, gamma and beta from x.
+  const int GB = 8, GC = 32, GHW = 625, GG = 8;
   std::vector<std::vector<float>> results;
   for (int threads : {1, 2, 5}) {
     set_cpu_threads(threads);
     std::vector<float> y(ny), dx(x.size()), a(act_in.size()), da(act_in.size()), db(40), bce(1);
+    std::vector<float> c(size_t(M) * N), gy(act_in.size()), gdx(act_in.size()), mean(GB * GG), istd(GB * GG),
+        dgamma(GC), dbeta(GC);
     cpu::conv2d_forward(ctx, g, x.data(), w.data(), y.data());
     cpu::conv2d_backward_data(ctx, g, y.data(), w.data(), dx.data());
     cpu::activation_forward(ctx, Activation::SiLU, 0.0f, act_in.data(), a.data(), int64_t(a.size()));
     cpu::bias_backward(ctx, act_in.data(), db.data(), 50, 40, 100, Grad::Overwrite);
     cpu::bce_logits_loss(ctx, act_in.data(), a.data(), bce.data(), da.data(), int64_t(a.size()), 0.5f);
-    for (const std::vector<float>* part : {&dx, &a, &db, &da, &bce}) y.insert(y.end(), part->begin(), part->end());
+    cpu::gemm(ctx, Transpose::No, Transpose::Yes, M, N, K, 1.0f, ga.data(), act_in.data(), 0.0f, c.data());
+    cpu::groupnorm_forward(ctx, act_in.data(), x.data(), w.data(), gy.data(), mean.data(), istd.data(), GB, GC, GHW,
+                           GG, 1e-5f);
+    cpu::groupnorm_backward(ctx, act_in.data(), a.data(), x.data(), mean.data(), istd.data(), gdx.data(),
+                            dgamma.data(), dbeta.data(), GB, GC, GHW, GG, Grad::Overwrite);
+    for (const std::vector<float>* part : {&dx, &a, &db, &da, &bce, &c, &gy, &gdx, &mean, &istd, &dgamma, &dbeta})
+      y.insert(y.end(), part->begin(), part->end());
     results.push_back(std::move(y));
   }
   EXPECT_EQ(results[0], results[1]);

@@ -1,4 +1,5 @@
-// Loss curves through gnuplot: a PNG from a small metrics.jsonl, and clear errors for bad input.
+// Loss curves through gnuplot: a PNG from a small metrics.jsonl (with a headline metric, and for kinds whose
+// headline is the loss itself), and clear errors for bad input.
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -21,16 +22,19 @@ TEST(Plot, DrawsLossCurvesAsPng) {
     for (int s = 1; s <= 20; ++s)
       m << "{\"step\":" << s * 10 << ",\"epoch\":" << s / 10 << ",\"split\":\"train\",\"images_per_s\":1,\"loss\":"
         << 100.0 / s << "}\n";
-    m << "{\"step\":100,\"epoch\":0,\"split\":\"test\",\"images_per_s\":1,\"nelbo\":12.5}\n";
-    m << "{\"step\":200,\"epoch\":1,\"split\":\"test\",\"images_per_s\":1,\"nelbo\":9.5}\n";
+    m << "{\"step\":100,\"epoch\":0,\"split\":\"test\",\"images_per_s\":1,\"nelbo\":12.5,\"loss\":3}\n";
+    m << "{\"step\":200,\"epoch\":1,\"split\":\"test\",\"images_per_s\":1,\"nelbo\":9.5,\"loss\":2}\n";
   }
   const fs::path png = dir / "loss.png";
-  plot_metrics((dir / "metrics.jsonl").string(), "nelbo", png.string());
-  std::ifstream in(png, std::ios::binary);
-  char sig[8] = {};
-  in.read(sig, 8);
-  EXPECT_EQ(std::string(sig + 1, 3), "PNG");
-  EXPECT_GT(fs::file_size(png), 1000u);
+  for (const char* headline : {"nelbo", "loss"}) {
+    fs::remove(png);
+    plot_metrics((dir / "metrics.jsonl").string(), headline, png.string());
+    std::ifstream in(png, std::ios::binary);
+    char sig[8] = {};
+    in.read(sig, 8);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG") << headline;
+    EXPECT_GT(fs::file_size(png), 1000u) << headline;
+  }
   for (const auto& e : fs::directory_iterator(dir))  // no temporary files left beside it
     EXPECT_TRUE(e.path().filename() == "loss.png" || e.path().filename() == "metrics.jsonl") << e.path();
   fs::remove_all(dir);
