@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "models/checkpoint.h"
 #include "kernels/sqdist_topk.h"
@@ -19,6 +18,7 @@
 #include "runtime/dataset.h"
 #include "runtime/error.h"
 #include "runtime/idx.h"
+#include "runtime/parallel.h"
 
 namespace dg {
 namespace {
@@ -45,7 +45,8 @@ std::string device_description(const Context& ctx, const std::string& why) {
       model = line.substr(line.find(':') + 2);
       break;
     }
-  return "cpu: " + model + ", " + std::to_string(std::thread::hardware_concurrency()) + " threads";
+  const int threads = cpu_threads();  // the worker pool's, which is every thread the CPU backend uses
+  return "cpu: " + model + ", " + std::to_string(threads) + (threads == 1 ? " thread" : " threads");
 }
 
 // Host images [n, 784] in [0, 1] of the given rows of an IDX set (all rows when `rows` is null).

@@ -133,10 +133,11 @@ bool draw_charts(const std::vector<std::pair<std::string, nlohmann::json>>& eval
     }
     data << '\n';
   }
+  // Panels whose key could cover the tallest bar get headroom above it (set offsets ... graph 0.3).
   const std::vector<Panel> all = {
-      {2, "set title 'Frechet distance (lower is better)'\nset yrange [0:*]\n",
+      {2, "set title 'Frechet distance (lower is better)'\nset yrange [0:*]\nset offsets 0, 0, graph 0.3, 0\n",
        "plot QQ using 2:xtic(1) title 'samples', '' using 3 title 'training digits (floor)'\n"},
-      {4, "set title 'KID (lower is better)'\nset yrange [0:*]\n",
+      {4, "set title 'KID (lower is better)'\nset yrange [0:*]\nset offsets 0, 0, graph 0.3, 0\n",
        "plot QQ using 4:xtic(1) title 'samples', '' using 5 title 'training digits (floor)'\n"},
       {6, "set title 'precision and recall (k = 3)'\nset yrange [0:1]\n",
        "plot QQ using 6:xtic(1) title 'precision', '' using 7 title 'recall'\n"},
