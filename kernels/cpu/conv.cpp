@@ -93,12 +93,19 @@ int chunk_images(const ConvGeom& g) {
   return int(std::min<size_t>({by_width, by_memory, size_t(g.B)}));
 }
 
-// Moves rows from per-image layout [G][C][P] to chunk layout [C][G*P].
+// Moves rows between per-image layout [G][C][P] and chunk layout [C][G*P] (serially inside a pool piece).
 void images_to_chunk(const float* src, float* dst, int G, int C, size_t P) {
   parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
       for (int i = 0; i < G; ++i)
         std::memcpy(dst + (size_t(c) * G + i) * P, src + (size_t(i) * C + c) * P, sizeof(float) * P);
+  });
+}
+void chunk_to_images(const float* src, float* dst, int G, int C, size_t P) {
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int i = 0; i < G; ++i)
+        std::memcpy(dst + (size_t(i) * C + c) * P, src + (size_t(c) * G + i) * P, sizeof(float) * P);
   });
 }
 // im2col of images b0 .. b0+n-1 into the chunk's columns, images split over the CPU threads.
@@ -112,17 +119,17 @@ void im2col_chunk(const ConvGeom& g, const float* x, size_t in_size, size_t P, i
 // few side by side where it has few (7x7), so that packing the weights for BLAS is paid over at least
 // kMinGemmColumns columns. Depends only on the geometry.
 constexpr size_t kMinGemmColumns = 512;
-int group_images(const ConvGeom& g) {
-  const size_t P = size_t(g.Ho()) * g.Wo();
-  return int(std::min<size_t>(size_t(g.B), (kMinGemmColumns + P - 1) / P));
-}
 
-// Runs fn(first image, images, scratch) over the batch in groups of `group` images (the last may be short), each
-// worker thread with its own scratch of `scratch_floats`. The groups depend only on the batch and `group`, and
-// which thread takes a group never changes what is computed for it.
+// Runs fn(first image, images n, col, staging) over the batch in groups of images (the last may be short), each
+// worker thread with its own scratch: col holds [CKK, n*P] and staging, for groups of more than one image,
+// [Cout, n*P]. The groups depend only on the geometry, and which thread takes a group never changes what is
+// computed for it.
 template <class Fn>
-void per_group(Context& ctx, int B, int group, size_t scratch_floats, const Fn& fn) {
-  const int groups = (B + group - 1) / group;
+void per_image_group(Context& ctx, const ConvGeom& g, const Fn& fn) {
+  const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K;
+  const int group = int(std::min<size_t>(size_t(g.B), (kMinGemmColumns + P - 1) / P));
+  const size_t col_floats = CKK * P * group, scratch_floats = col_floats + (group > 1 ? g.Cout * P * group : 0);
+  const int groups = (g.B + group - 1) / group;
   const int slots = std::max(1, std::min(cpu_threads(), groups));
   Block buf = ctx.pool().allocate(sizeof(float) * scratch_floats * slots);
   float* base = static_cast<float*>(buf.get());
@@ -130,7 +137,8 @@ void per_group(Context& ctx, int B, int group, size_t scratch_floats, const Fn& 
     for (int64_t s = s0; s < s1; ++s)
       for (int64_t k = groups * s / slots; k < groups * (s + 1) / slots; ++k) {
         const int64_t first = k * group;
-        fn(first, int(std::min<int64_t>(group, B - first)), base + size_t(s) * scratch_floats);
+        float* scratch = base + size_t(s) * scratch_floats;
+        fn(first, int(std::min<int64_t>(group, g.B - first)), scratch, scratch + col_floats);
       }
   });
 }
@@ -140,20 +148,14 @@ void per_group(Context& ctx, int B, int group, size_t scratch_floats, const Fn& 
 void conv2d_forward(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
   check_conv_geom(g);
   const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
-  const size_t out_size = size_t(g.Cout) * P;
-  const int G = group_images(g);
-  per_group(ctx, g.B, G, (CKK + (G > 1 ? g.Cout : 0)) * P * G, [&](int64_t i0, int n, float* scratch) {
-    float* col = scratch;
+  per_image_group(ctx, g, [&](int64_t i0, int n, float* col, float* staging) {
     const size_t cols = size_t(n) * P;
     for (int j = 0; j < n; ++j) im2col(g, x + (i0 + j) * in_size, col + j * P, cols);
     // out [Cout, n*P] = w [Cout, CKK] * col [CKK, n*P]; a single image's out is its y.
-    float* out = n == 1 ? y + i0 * out_size : scratch + CKK * P * G;
+    float* y0 = y + i0 * g.Cout * P;
     sgemm_one_call(Transpose::No, Transpose::No, g.Cout, int(cols), int(CKK), 1.0f, w, int(CKK), col, int(cols), 0.0f,
-                   out, int(cols));
-    if (n > 1)
-      for (int j = 0; j < n; ++j)
-        for (int c = 0; c < g.Cout; ++c)
-          std::memcpy(y + (i0 + j) * out_size + size_t(c) * P, out + size_t(c) * cols + j * P, sizeof(float) * P);
+                   n == 1 ? y0 : staging, int(cols));
+    if (n > 1) chunk_to_images(staging, y0, n, g.Cout, P);
   });
 }
 
@@ -175,19 +177,13 @@ void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, cons
     return;
   }
   const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
-  const size_t out_size = size_t(g.Cout) * P;
-  const int G = group_images(g);
-  per_group(ctx, g.B, G, (CKK + (G > 1 ? g.Cout : 0)) * P * G, [&](int64_t i0, int n, float* scratch) {
-    float* col = scratch;
+  per_image_group(ctx, g, [&](int64_t i0, int n, float* col, float* staging) {
     const size_t cols = size_t(n) * P;
     // dy of the group as [Cout, n*P] (a single image's dy as it is).
-    const float* d = dy + i0 * out_size;
+    const float* d = dy + i0 * g.Cout * P;
     if (n > 1) {
-      float* chunk = scratch + CKK * P * G;
-      for (int c = 0; c < g.Cout; ++c)
-        for (int j = 0; j < n; ++j)
-          std::memcpy(chunk + size_t(c) * cols + j * P, d + j * out_size + size_t(c) * P, sizeof(float) * P);
-      d = chunk;
+      images_to_chunk(d, staging, n, g.Cout, P);
+      d = staging;
     }
     // col [CKK, n*P] = w^T [CKK, Cout] * dy [Cout, n*P], then scattered back onto each image.
     sgemm_one_call(Transpose::Yes, Transpose::No, int(CKK), int(cols), g.Cout, 1.0f, w, int(CKK), d, int(cols), 0.0f,
