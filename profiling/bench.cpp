@@ -205,13 +205,14 @@ PeerResult run_peer(const std::string& python, const std::string& script, const 
     r.train_flops = j.value("train_flops_per_image", 0.0);
     r.ok = true;
     std::ostringstream n;
-    if (j.contains("sample_images_per_s"))  // diffusion peers: one timed DDIM call
+    if (j.contains("sample_steps"))  // diffusion peers: one timed DDIM call
       n << "DDIM-" << j.value("sample_steps", 0) << " sampling " << j.at("sample_images_per_s").get<double>()
         << " img/s (" << j.value("sample_n", 0) << " digits, guided); ";
+    else if (j.contains("sample_images_per_s"))  // e.g. the VQ-VAE prior's peer
+      n << "sampling " << j.at("sample_images_per_s").get<double>() << " img/s; ";
     n << "torch " << j.value("torch", "?") << ", " << j.value("threads", 0) << " intra-op threads, BLAS "
       << j.value("blas", "?") << " (" << j.value("blas_threads", std::string("?")) << " threads), OMP_WAIT_POLICY "
       << j.value("omp_wait_policy", "?");
-    if (j.contains("sample_images_per_s")) n << "; sampling " << int(j.at("sample_images_per_s").get<double>()) << " img/s";
     r.note = n.str();
   } catch (const std::exception& e) {
     r.note = std::string("peer printed unreadable JSON: ") + e.what();
