@@ -1,4 +1,5 @@
-// CPU convolutions: im2col / col2im around OpenBLAS GEMM. The forward pass and the input gradient work on small
+// CPU convolutions. 3x3 stride-1 layers go to the direct AVX-512 kernels of kernels/cpu/conv_direct.cpp where the
+// CPU has them; everything else is im2col / col2im around OpenBLAS GEMM, as follows. The forward pass and the input gradient work on small
 // groups of images (one image where it has 512 output positions or more): the worker pool gives each thread a run
 // of groups and its own scratch, and each group is one single-threaded sgemm, written straight into the output for
 // a single image, so the scratch stays in cache. The input gradient of a stride-1 convolution is computed as a
@@ -11,6 +12,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/conv_check.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/sgemm.h"
 #include "kernels/gemm.h"
 #include "runtime/parallel.h"
@@ -147,6 +149,7 @@ void per_image_group(Context& ctx, const ConvGeom& g, const Fn& fn) {
 
 void conv2d_forward(Context& ctx, const ConvGeom& g, const float* x, const float* w, float* y) {
   check_conv_geom(g);
+  if (direct_conv_applies(g)) return direct_conv_forward(ctx, g, x, w, /*turned=*/false, y);
   const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
   per_image_group(ctx, g, [&](int64_t i0, int n, float* col, float* staging) {
     const size_t cols = size_t(n) * P;
@@ -166,6 +169,7 @@ void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, cons
     // kernel turned by 180 degrees and its channel axes swapped. Its im2col copies rows, where col2im would
     // scatter-add every column back onto the image.
     const ConvGeom t{g.B, g.Cout, g.Ho(), g.Wo(), g.Cin, g.K, 1, g.K - 1 - g.pad};
+    if (direct_conv_applies(t)) return direct_conv_forward(ctx, t, dy, w, /*turned=*/true, dx);
     const int KK = g.K * g.K;
     Block turned = ctx.pool().allocate(sizeof(float) * size_t(g.Cin) * g.Cout * KK);
     float* wt = static_cast<float*>(turned.get());
@@ -198,6 +202,7 @@ void conv2d_backward_data(Context& ctx, const ConvGeom& g, const float* dy, cons
 
 void conv2d_backward_filter(Context& ctx, const ConvGeom& g, const float* x, const float* dy, float* dw, Grad mode) {
   check_conv_geom(g);
+  if (direct_conv_applies(g)) return direct_conv_backward_filter(ctx, g, x, dy, dw, mode);
   const size_t P = size_t(g.Ho()) * g.Wo(), CKK = size_t(g.Cin) * g.K * g.K, in_size = size_t(g.Cin) * g.H * g.W;
   if (mode == Grad::Overwrite) std::memset(dw, 0, sizeof(float) * g.Cout * CKK);
   const int G = chunk_images(g);

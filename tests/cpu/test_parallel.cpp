@@ -77,6 +77,12 @@ TEST(Parallel, KernelsIndependentOfThreadCount) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = philox_normal(1, 0, i, 0);
   for (size_t i = 0; i < w.size(); ++i) w[i] = philox_normal(2, 0, i, 0);
   const size_t ny = size_t(g.B) * g.Cout * g.Ho() * g.Wo();
+  // A 3x3 stride-1 convolution, which takes the direct kernels where the CPU has them: images split over threads
+  // (forward, input gradient) and the filter gradient's weights.
+  const ConvGeom g3{/*B=*/7, /*Cin=*/5, /*H=*/9, /*W=*/9, /*Cout=*/6, /*K=*/3, /*stride=*/1, /*pad=*/1};
+  std::vector<float> x3(size_t(g3.B) * g3.Cin * 81), w3(size_t(g3.Cout) * g3.Cin * 9);
+  for (size_t i = 0; i < x3.size(); ++i) x3[i] = philox_normal(5, 0, i, 0);
+  for (size_t i = 0; i < w3.size(); ++i) w3[i] = philox_normal(6, 0, i, 0);
   std::vector<float> act_in(200000);
   for (size_t i = 0; i < act_in.size(); ++i) act_in[i] = philox_normal(3, 0, i, 0);
   // A GEMM large enough to be split into column blocks: ga [64, 300] times act_in viewed as [600, 300], transposed.
@@ -93,6 +99,11 @@ TEST(Parallel, KernelsIndependentOfThreadCount) {
         dgamma(GC), dbeta(GC);
     cpu::conv2d_forward(ctx, g, x.data(), w.data(), y.data());
     cpu::conv2d_backward_data(ctx, g, y.data(), w.data(), dx.data());
+    std::vector<float> dw(w.size()), y3(size_t(g3.B) * g3.Cout * 81), dx3(x3.size()), dw3(w3.size());
+    cpu::conv2d_backward_filter(ctx, g, x.data(), y.data(), dw.data(), Grad::Overwrite);
+    cpu::conv2d_forward(ctx, g3, x3.data(), w3.data(), y3.data());
+    cpu::conv2d_backward_data(ctx, g3, y3.data(), w3.data(), dx3.data());
+    cpu::conv2d_backward_filter(ctx, g3, x3.data(), y3.data(), dw3.data(), Grad::Overwrite);
     cpu::activation_forward(ctx, Activation::SiLU, 0.0f, act_in.data(), a.data(), int64_t(a.size()));
     cpu::bias_backward(ctx, act_in.data(), db.data(), 50, 40, 100, Grad::Overwrite);
     cpu::bce_logits_loss(ctx, act_in.data(), a.data(), bce.data(), da.data(), int64_t(a.size()), 0.5f);
@@ -101,7 +112,7 @@ TEST(Parallel, KernelsIndependentOfThreadCount) {
                            GG, 1e-5f);
     cpu::groupnorm_backward(ctx, act_in.data(), a.data(), x.data(), mean.data(), istd.data(), gdx.data(),
                             dgamma.data(), dbeta.data(), GB, GC, GHW, GG, Grad::Overwrite);
-    for (const std::vector<float>* part : {&dx, &a, &db, &da, &bce, &c, &gy, &gdx, &mean, &istd, &dgamma, &dbeta})
+    for (const std::vector<float>* part : {&dx, &dw, &y3, &dx3, &dw3, &a, &db, &da, &bce, &c, &gy, &gdx, &mean, &istd, &dgamma, &dbeta})
       y.insert(y.end(), part->begin(), part->end());
     results.push_back(std::move(y));
   }
