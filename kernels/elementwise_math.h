@@ -11,10 +11,10 @@ namespace dg {
 
 enum class Activation : int { Identity = 0, ReLU, LeakyReLU, SiLU, Sigmoid, Tanh };
 
+// 1 / (1 + e^-x) without overflow: one exponential of -|x|, in (0, 1].
 DG_HD float sigmoidf_stable(float x) {
-  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-  const float e = expf(x);
-  return e / (1.0f + e);
+  const float e = expf(-fabsf(x));
+  return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
 }
 
 // y = f(x); `alpha` is LeakyReLU's negative slope.

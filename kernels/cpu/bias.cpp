@@ -1,10 +1,11 @@
 // CPU reference for the per-channel bias: nested loops over [rows, C, inner] (no per-element index division,
-// which dominates on big conv activations), backward as a plain per-channel sum in double. Rows (forward) and
-// channels (backward) are split over the CPU threads; each channel's sum keeps its row order.
+// which dominates on big conv activations), backward as a per-channel sum in double (in lane_sum.h's order).
+// Rows (forward) and channels (backward) are split over the CPU threads; each channel's sum keeps its row order.
 #include <algorithm>
 #include <vector>
 
 #include "kernels/bias.h"
+#include "kernels/cpu/lane_sum.h"
 #include "runtime/parallel.h"
 
 namespace dg::cpu {
@@ -41,9 +42,7 @@ void bias_backward(Context&, const float* dy, float* db, int rows, int C, int in
       for (int64_t c = c0; c < c1; ++c)
         for (int r = 0; r < rows; ++r) {
           const float* row = dy + (int64_t(r) * C + c) * inner;
-          double s = 0;
-          for (int i = 0; i < inner; ++i) s += row[i];
-          sum[size_t(c)] += s;
+          sum[size_t(c)] += lane_sum(inner, [row](int64_t i) { return double(row[i]); });
         }
     });
   }

@@ -13,8 +13,6 @@
 // scalars once at the end; the work for one weight never depends on the thread count.
 #include "kernels/cpu/conv_direct.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -22,6 +20,7 @@
 #include <string>
 
 #include "kernels/conv_check.h"
+#include "kernels/cpu/avx512.h"
 #include "runtime/error.h"
 #include "runtime/parallel.h"
 
@@ -62,13 +61,30 @@ struct FlatLayout {
   }
 };
 
-// dst [C][ch_stride] = src [C][H][W] placed at row `top`, column `left` of rows `Wp` wide; everything else zero.
-void to_flat(const float* src, int C, int H, int W, int Wp, int top, int left, size_t ch_stride, float* dst) {
-  std::memset(dst, 0, sizeof(float) * C * ch_stride);
+// dst[0, n) = src[0, n): rows here are 5 to 64 floats, short enough that a memcpy call costs more than the copy.
+__attribute__((target("avx512f"))) inline void copy_row(float* dst, const float* src, int n) {
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+  }
+}
+
+// Copies src [C][H][W] into dst [C][ch_stride] at row `top`, column `left` of rows `Wp` wide, leaving the rest of
+// dst as it is (zero it once: the forward pass reuses one buffer for every image of a slot).
+__attribute__((target("avx512f"))) void to_flat(const float* src, int C, int H, int W, int Wp, int top, int left,
+                                                size_t ch_stride, float* dst) {
   for (int c = 0; c < C; ++c)
     for (int y = 0; y < H; ++y)
-      std::memcpy(dst + c * ch_stride + size_t(top + y) * Wp + left, src + (size_t(c) * H + y) * W,
-                  sizeof(float) * W);
+      copy_row(dst + c * ch_stride + size_t(top + y) * Wp + left, src + (size_t(c) * H + y) * W, W);
+}
+
+// y [C][Ho][Wo] = the valid columns of out [C][out_ch] (rows Wp apart).
+__attribute__((target("avx512f"))) void from_flat(const float* out, int C, int Ho, int Wo, int Wp, size_t out_ch,
+                                                  float* y) {
+  for (int c = 0; c < C; ++c)
+    for (int oy = 0; oy < Ho; ++oy) copy_row(y + (size_t(c) * Ho + oy) * Wo, out + c * out_ch + size_t(oy) * Wp, Wo);
 }
 
 // Weights packed for the forward tiles: [Cout/4 blocks][Cin][9 taps][4], zero for the channels past Cout. With
@@ -178,10 +194,7 @@ __attribute__((target("avx512f"))) void filter_group(const float* dy, size_t out
 CpuConvPath cpu_conv_path() { return path_setting().load(); }
 void set_cpu_conv_path(CpuConvPath path) { path_setting().store(path); }
 
-bool direct_conv_supported() {
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported;
-}
+bool direct_conv_supported() { return cpu_has_avx512f(); }
 
 bool direct_conv_applies(const ConvGeom& g) {
   return g.K == 3 && g.stride == 1 && g.pad >= 0 && g.pad <= 2 && cpu_conv_path() == CpuConvPath::Direct &&
@@ -206,6 +219,7 @@ void direct_conv_forward(Context& ctx, const ConvGeom& g, const float* x, const 
     for (int64_t s = s0; s < s1; ++s) {
       float* xp = base + size_t(s) * scratch;
       float* out = xp + size_t(g.Cin) * L.in_ch;
+      std::memset(xp, 0, sizeof(float) * g.Cin * L.in_ch);  // the borders, which every image leaves zero
       for (int64_t b = g.B * s / slots; b < g.B * (s + 1) / slots; ++b) {
         to_flat(x + b * in_image, g.Cin, g.H, g.W, L.Wp, g.pad, g.pad, L.in_ch, xp);
         for (size_t v0 = 0; v0 < L.vectors; v0 += kTileVectors) {
@@ -214,11 +228,7 @@ void direct_conv_forward(Context& ctx, const ConvGeom& g, const float* x, const 
             kForwardTiles[nv](xp + v0 * kLanes, L.in_ch, L.Wp, g.Cin, packed + size_t(cb) * g.Cin * kTaps * kCoBlock,
                               out + size_t(cb) * kCoBlock * L.out_ch + v0 * kLanes, L.out_ch);
         }
-        float* yb = y + b * out_image;
-        for (int co = 0; co < g.Cout; ++co)
-          for (int oy = 0; oy < L.Ho; ++oy)
-            std::memcpy(yb + (size_t(co) * L.Ho + oy) * L.Wo, out + co * L.out_ch + size_t(oy) * L.Wp,
-                        sizeof(float) * L.Wo);
+        from_flat(out, g.Cout, L.Ho, L.Wo, L.Wp, L.out_ch, y + b * out_image);
       }
     }
   });
@@ -240,12 +250,13 @@ void direct_conv_backward_filter(Context& ctx, const ConvGeom& g, const float* x
   float* df = static_cast<float*>(db.get());
   parallel_for(g.B, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
+      std::memset(xf + b * x_img, 0, sizeof(float) * x_img);
       to_flat(x + b * in_image, g.Cin, g.H, g.W, L.Wp, g.pad, g.pad, L.in_ch, xf + b * x_img);
       // dy rows in the output's flat positions, zero on the junk columns so they add nothing, and zero channels
       // past Cout to fill the last group.
       float* d = df + b * dy_img;
+      std::memset(d, 0, sizeof(float) * dy_img);
       to_flat(dy + b * out_image, g.Cout, L.Ho, L.Wo, L.Wp, 0, 0, L.out_ch, d);
-      std::memset(d + size_t(g.Cout) * L.out_ch, 0, sizeof(float) * (cout_padded - g.Cout) * L.out_ch);
     }
   });
   parallel_for(int64_t(groups) * g.Cin, 1, [&](int64_t t0, int64_t t1) {

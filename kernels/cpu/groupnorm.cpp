@@ -1,10 +1,11 @@
 // CPU reference for group normalisation: group statistics and gradient sums in double (two passes: mean, then the
-// centred sum of squares), outputs through the shared float expressions of groupnorm_body.h. The (image, group)
+// centred sum of squares; lane_sum.h fixes their order), outputs through the shared float expressions of groupnorm_body.h. The (image, group)
 // pairs, and the channels of the parameter gradients, are independent, so they are split over the worker pool and
 // every sum keeps its serial order: results do not depend on the thread count.
 #include <algorithm>
 
 #include "kernels/groupnorm.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/groupnorm_body.h"
 #include "runtime/parallel.h"
 
@@ -18,11 +19,9 @@ void groupnorm_forward(Context&, const float* x, const float* gamma, const float
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t b = p / G, g = p % G;
       const int64_t base = (b * C + g * cg) * HW;
-      double s = 0;
-      for (int64_t k = 0; k < n; ++k) s += x[base + k];
-      const double mu = s / double(n);
-      double sq = 0;
-      for (int64_t k = 0; k < n; ++k) sq += (x[base + k] - mu) * (x[base + k] - mu);
+      const float* xg = x + base;
+      const double mu = lane_sum(n, [xg](int64_t k) { return double(xg[k]); }) / double(n);
+      const double sq = lane_sum(n, [xg, mu](int64_t k) { return (xg[k] - mu) * (xg[k] - mu); });
       const float m = float(mu), is = gn_inv_std(float(sq / double(n)), eps);
       mean[p] = m;
       inv_std[p] = is;
@@ -47,10 +46,9 @@ void groupnorm_backward(Context&, const float* x, const float* dy, const float* 
         for (int b = 0; b < B; ++b) {
           const float m = mean[b * G + c / cg], is = inv_std[b * G + c / cg];
           const int64_t o = (int64_t(b) * C + c) * HW;
-          for (int i = 0; i < HW; ++i) {
-            sdy += dy[o + i];
-            sdyx += double(dy[o + i]) * ((x[o + i] - m) * is);
-          }
+          const float *xc = x + o, *dyc = dy + o;
+          sdy += lane_sum(HW, [dyc](int64_t i) { return double(dyc[i]); });
+          sdyx += lane_sum(HW, [xc, dyc, m, is](int64_t i) { return double(dyc[i]) * ((xc[i] - m) * is); });
         }
         if (dgamma) dgamma[c] = acc ? float(dgamma[c] + sdyx) : float(sdyx);
         if (dbeta) dbeta[c] = acc ? float(dbeta[c] + sdy) : float(sdy);
@@ -65,11 +63,10 @@ void groupnorm_backward(Context&, const float* x, const float* dy, const float* 
       double sg = 0, sgx = 0;
       for (int j = 0; j < cg; ++j) {
         const int64_t c = g * cg + j, o = (b * C + c) * HW;
-        for (int i = 0; i < HW; ++i) {
-          const double gv = double(gamma[c]) * dy[o + i];
-          sg += gv;
-          sgx += gv * ((x[o + i] - m) * is);
-        }
+        const float *xc = x + o, *dyc = dy + o;
+        const double gc = gamma[c];
+        sg += gc * lane_sum(HW, [dyc](int64_t i) { return double(dyc[i]); });
+        sgx += gc * lane_sum(HW, [xc, dyc, m, is](int64_t i) { return double(dyc[i]) * ((xc[i] - m) * is); });
       }
       const float mg = float(sg / double(n)), mgx = float(sgx / double(n));
       for (int j = 0; j < cg; ++j) {
