@@ -1,6 +1,6 @@
 // CPU reference for the activations: the shared per-index bodies over the whole range (split over the CPU threads),
 // instantiated once per activation so that the per-element switch folds away and the loops vectorise. SiLU, the
-// U-Net's activation, has an AVX-512 path with glibc's 16-lane expf where the CPU has it.
+// U-Net's activation, has an AVX-512 path with its own exponential where the CPU has it.
 #include "kernels/activation.h"
 #include "kernels/activation_body.h"
 #include "kernels/cpu/avx512.h"
@@ -23,11 +23,27 @@ void backward_loop(float alpha, const float* x, const float* y, const float* dy,
   });
 }
 
-// SiLU on AVX-512: s = sigmoid(x) from one 16-lane exp(-|x|), the same expression as sigmoidf_stable; the tail
-// of the range goes through a masked vector, so every element is computed the same way.
+// e^a for 16 lanes of a <= 0: a = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to float
+// precision), e^r by its Taylor polynomial of degree 7 (truncation below 1e-8 relative), times 2^n by scalef, which
+// underflows gradually to 0: no lane needs a slow path (glibc's vector expf takes one for a < -87, which saturated
+// activations reach).
+__attribute__((target("avx512f"))) __m512 exp_nonpositive16(__m512 a) {
+  a = _mm512_max_ps(a, _mm512_set1_ps(-104.0f));  // e^-104 is below the smallest float
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), a);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  return _mm512_scalef_ps(p, n);
+}
+
+// SiLU on AVX-512: s = sigmoid(x) from one exp(-|x|), the same expression as sigmoidf_stable; the tail of the
+// range goes through a masked vector, so every element is computed the same way whatever the pool's split.
 __attribute__((target("avx512f"))) __m512 sigmoid16(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 e = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+  const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
   const __mmask16 nonneg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
   return _mm512_div_ps(_mm512_mask_blend_ps(nonneg, e, one), _mm512_add_ps(one, e));
 }
