@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/gemm.h"
 #include "models/model.h"
 #include "runtime/context.h"
@@ -278,6 +279,11 @@ int main(int argc, char** argv) {
                  "\"blocks\": 1}' (the ddpm CPU configuration)");
   app.add_option("--diffusion-n", diffusion_n,
                  "digits per timed DDPM/DDIM sampling call of diffusion kinds (default: 8 on the CPU, the batch on a GPU)");
+  std::string cpu_conv = "direct";
+  app.add_option("--cpu-conv", cpu_conv,
+                 "CPU convolution path for 3x3 stride-1 layers: direct (AVX-512 kernels, where the CPU has them) or "
+                 "gemm (im2col + OpenBLAS, the earlier path); default direct")
+      ->check(CLI::IsMember({"direct", "gemm"}));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -288,9 +294,15 @@ int main(int argc, char** argv) {
     const bool peer = !peer_off && (peer_on || device == Device::CPU);
     if (threads > 0) set_cpu_threads(threads);
     std::printf("digitgen_bench: device %s\n", why.c_str());
-    if (device == Device::CPU)
+    cpu::set_cpu_conv_path(cpu_conv == "gemm" ? cpu::CpuConvPath::Gemm : cpu::CpuConvPath::Direct);
+    if (device == Device::CPU) {
       std::printf("OpenBLAS: %s, one thread per call; worker pool (GEMM blocks, elementwise loops): %d threads\n",
                   openblas_get_config(), cpu_threads());
+      std::printf("3x3 stride-1 convolutions: %s\n",
+                  cpu::direct_conv_applies({1, 1, 8, 8, 1, 3, 1, 1})
+                      ? "direct AVX-512 kernels"
+                      : (cpu_conv == "gemm" ? "im2col + GEMM (--cpu-conv gemm)" : "im2col + GEMM (no AVX-512F here)"));
+    }
 
     // Which cases: every selected kind with its defaults and the overrides it has keys for, each compared with its
     // peer when the peers run and the kind has one.
