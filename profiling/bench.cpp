@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/conv.h"
 #include "kernels/cpu/conv_direct.h"
 #include "kernels/gemm.h"
 #include "models/model.h"
@@ -106,6 +107,52 @@ double sgemm_gflops(Context& ctx, int n, double seconds) {
   ctx.synchronize();
   const auto [reps, el] = time_loop(ctx, seconds, 3, run);
   return 2.0 * double(n) * n * n * double(reps) / el / 1e9;
+}
+
+// The CPU convolution paths side by side, timed in the same run: GFLOP/s (useful multiply-adds x 2 per second) of
+// each pass of the 3x3 stride-1 layer shapes of the CPU DDPM configuration (channels 16,32,32), on im2col + GEMM
+// and on the direct kernels where the CPU has them. The path in force before the call is restored.
+void print_conv_layers(int B, double seconds) {
+  struct Shape {
+    int Cin, H, Cout;
+    const char* where;
+  };
+  const Shape shapes[] = {{16, 28, 16, "28x28 block"},    {32, 28, 16, "28x28 up (concat)"},
+                          {32, 14, 32, "14x14 block"},    {64, 14, 32, "14x14 up (concat)"},
+                          {32, 7, 32, "7x7 block"},       {64, 7, 32, "7x7 up (concat)"}};
+  const cpu::CpuConvPath saved = cpu::cpu_conv_path();
+  std::vector<cpu::CpuConvPath> paths = {cpu::CpuConvPath::Gemm};
+  if (cpu::direct_conv_supported()) paths.push_back(cpu::CpuConvPath::Direct);
+  else std::printf("no AVX-512F on this CPU: the direct kernels cannot run, only im2col + GEMM is timed\n");
+  Context ctx(Device::CPU);
+  std::printf("\n3x3 stride-1 convolutions, batch %d, %d threads: GFLOP/s per pass\n", B, cpu_threads());
+  std::printf("%-18s %4s %3s %4s | %8s %8s %8s | %8s %8s %8s\n", "layer", "Cin", "H", "Cout", "gemm fwd", "dgrad",
+              "wgrad", "direct", "dgrad", "wgrad");
+  for (const Shape& sh : shapes) {
+    const ConvGeom g{B, sh.Cin, sh.H, sh.H, sh.Cout, 3, 1, 1};
+    std::vector<float> hx(size_t(B) * g.Cin * g.H * g.W), hw(size_t(g.Cout) * g.Cin * 9);
+    for (size_t i = 0; i < hx.size(); ++i) hx[i] = float((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < hw.size(); ++i) hw[i] = float((i * 40503u) % 1000) / 10000.0f - 0.05f;
+    std::vector<float> y(size_t(B) * g.Cout * g.H * g.W), dx(hx.size()), dw(hw.size());
+    const double flop = 2.0 * B * g.Cout * g.Cin * 9.0 * g.H * g.W;
+    std::printf("%-18s %4d %3d %4d", sh.where, sh.Cin, sh.H, sh.Cout);
+    for (cpu::CpuConvPath path : paths) {
+      cpu::set_cpu_conv_path(path);
+      std::printf(" |");
+      for (int pass = 0; pass < 3; ++pass) {
+        auto run = [&](int64_t) {
+          if (pass == 0) cpu::conv2d_forward(ctx, g, hx.data(), hw.data(), y.data());
+          else if (pass == 1) cpu::conv2d_backward_data(ctx, g, y.data(), hw.data(), dx.data());
+          else cpu::conv2d_backward_filter(ctx, g, hx.data(), y.data(), dw.data(), Grad::Overwrite);
+        };
+        run(0);
+        const auto [reps, el] = time_loop(ctx, seconds, 3, run);
+        std::printf(" %8.1f", flop * double(reps) / el / 1e9);
+      }
+    }
+    std::printf("\n");
+  }
+  cpu::set_cpu_conv_path(saved);
 }
 
 // Multiply-adds of the dense layers, as 2*sum(in*out) FLOPs for a forward pass; only meaningful for MLPs (conv
@@ -284,6 +331,10 @@ int main(int argc, char** argv) {
                  "CPU convolution path for 3x3 stride-1 layers: direct (AVX-512 kernels, where the CPU has them) or "
                  "gemm (im2col + OpenBLAS, the earlier path); default direct")
       ->check(CLI::IsMember({"direct", "gemm"}));
+  bool conv_layers = false;
+  app.add_flag("--conv-layers", conv_layers,
+               "time the CPU convolution paths (im2col + GEMM and direct) on the CPU DDPM's 3x3 layer shapes at the "
+               "first --batch size, then stop");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -302,6 +353,12 @@ int main(int argc, char** argv) {
                   cpu::direct_conv_applies({1, 1, 8, 8, 1, 3, 1, 1})
                       ? "direct AVX-512 kernels"
                       : (cpu_conv == "gemm" ? "im2col + GEMM (--cpu-conv gemm)" : "im2col + GEMM (no AVX-512F here)"));
+    }
+
+    if (conv_layers) {
+      DG_REQUIRE(device == Device::CPU, "--conv-layers: times the CPU convolutions; use --device cpu");
+      print_conv_layers(batches.front(), std::min(seconds, 1.0));
+      return 0;
     }
 
     // Which cases: every selected kind with its defaults and the overrides it has keys for, each compared with its
