@@ -23,36 +23,13 @@ void backward_loop(float alpha, const float* x, const float* y, const float* dy,
   });
 }
 
-// e^a for 16 lanes of a <= 0: a = n ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r is exact to float
-// precision), e^r by its Taylor polynomial of degree 7 (truncation below 1e-8 relative), times 2^n by scalef, which
-// underflows gradually to 0: no lane needs a slow path (glibc's vector expf takes one for a < -87, which saturated
-// activations reach).
-__attribute__((target("avx512f"))) __m512 exp_nonpositive16(__m512 a) {
-  a = _mm512_max_ps(a, _mm512_set1_ps(-104.0f));  // e^-104 is below the smallest float
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), a);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  return _mm512_scalef_ps(p, n);
-}
-
-// SiLU on AVX-512: s = sigmoid(x) from one exp(-|x|), the same expression as sigmoidf_stable; the tail of the
-// range goes through a masked vector, so every element is computed the same way whatever the pool's split.
-__attribute__((target("avx512f"))) __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 e = exp_nonpositive16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
-  const __mmask16 nonneg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
-  return _mm512_div_ps(_mm512_mask_blend_ps(nonneg, e, one), _mm512_add_ps(one, e));
-}
-
+// SiLU on AVX-512: y = x * avx512::sigmoid(x), the tail of the range through a masked vector, so every element is
+// computed the same way whatever the pool's split.
 __attribute__((target("avx512f"))) void silu_forward_avx512(const float* x, float* y, int64_t b, int64_t e) {
   for (int64_t i = b; i < e; i += 16) {
-    const __mmask16 m = e - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (e - i)) - 1);
+    const __mmask16 m = tail_mask(e - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, sigmoid16(v)));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(v, avx512::sigmoid(v)));
   }
 }
 
@@ -61,9 +38,9 @@ __attribute__((target("avx512f"))) void silu_backward_avx512(const float* x, con
                                                              int64_t e) {
   const __m512 one = _mm512_set1_ps(1.0f);
   for (int64_t i = b; i < e; i += 16) {
-    const __mmask16 m = e - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (e - i)) - 1);
+    const __mmask16 m = tail_mask(e - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i), g = _mm512_maskz_loadu_ps(m, dy + i);
-    const __m512 s = sigmoid16(v);
+    const __m512 s = avx512::sigmoid(v);
     const __m512 d = _mm512_fmadd_ps(_mm512_mul_ps(v, s), _mm512_sub_ps(one, s), s);
     _mm512_mask_storeu_ps(dx + i, m, _mm512_mul_ps(g, d));
   }

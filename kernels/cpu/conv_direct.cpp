@@ -8,9 +8,10 @@
 // 2/Wp of the work (7% at 28x28, 22% at 7x7).
 //
 // Forward: per image, tiles of up to 6 vectors (96 positions) of 4 output channels each, so 24 accumulators stay
-// in registers over all Cin*9 taps and each loaded input vector feeds 4 FMAs. Filter gradient: per pair of output
-// channels and input channel, 18 accumulators (2 channels x 9 taps) over every position of every image, reduced to
-// scalars once at the end; the work for one weight never depends on the thread count.
+// in registers over all Cin*9 taps and each loaded input vector feeds 4 FMAs. Filter gradient: per group of 3
+// output channels (2 where 3 would leave a lone channel) and one input channel, 27 (18) accumulators, channels x
+// 9 taps, over every position of every image, reduced to scalars once at the end; the work for one weight never
+// depends on the thread count.
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -66,7 +67,7 @@ __attribute__((target("avx512f"))) inline void copy_row(float* dst, const float*
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
   if (i < n) {
-    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    const __mmask16 m = tail_mask(n - i);
     _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
   }
 }

@@ -85,6 +85,47 @@ TEST(Gated, BackwardMatchesFiniteDifferences) {
   EXPECT_EQ(dx0, dx1);
 }
 
+// tanh(a) * sigmoid(g) and its gradients against the double-precision definition, to a few float ulps: a channel
+// count that leaves a vector tail (21 = 16 + 5), pre-activations from deep saturation through tiny values (where
+// tanh must keep its relative precision) to large ones.
+TEST(Gated, MatchesDoublePrecisionDefinition) {
+  Context ctx(Device::CPU);
+  const int B = 2, P = 3, C = 21;
+  std::vector<float> x(size_t(B) * P * 2 * C);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float u = -1.0f + 2.0f * float(i) / float(x.size() - 1);
+    x[i] = (i % 3 == 0) ? 30.0f * u : (i % 3 == 1 ? 1e-4f * u : 3.0f * u);
+  }
+  auto cond = test::random_vec(size_t(B) * 2 * C, 6, -0.5f, 0.5f);
+  for (size_t j = 0; j < cond.size(); j += 2) cond[j] = 0.0f;  // leaves the tiny pre-activations tiny
+  const auto dy = test::random_vec(size_t(B) * P * C, 7);
+  std::vector<float> y(dy.size()), dx(x.size()), dcond(cond.size());
+  gated_forward(ctx, x.data(), cond.data(), y.data(), B, P, C);
+  gated_backward(ctx, x.data(), cond.data(), dy.data(), dx.data(), dcond.data(), B, P, C);
+  for (int b = 0; b < B; ++b)
+    for (int c = 0; c < C; ++c) {
+      double sum_a = 0, sum_g = 0, scale_a = 0, scale_g = 0;
+      for (int p = 0; p < P; ++p) {
+        const size_t n = size_t(b) * P + p;
+        const double a = double(x[n * 2 * C + c]) + cond[size_t(b) * 2 * C + c];
+        const double g = double(x[n * 2 * C + C + c]) + cond[size_t(b) * 2 * C + C + c];
+        const double t = std::tanh(a), s = 1.0 / (1.0 + std::exp(-g)), d = dy[n * C + c];
+        const double want_y = t * s, want_da = d * (1 - t * t) * s, want_dg = d * t * s * (1 - s);
+        EXPECT_NEAR(y[n * C + c], want_y, 2e-6 * std::fabs(want_y) + 1e-30) << "a " << a << " g " << g;
+        EXPECT_NEAR(dx[n * 2 * C + c], want_da, 4e-6 * std::fabs(d) + 1e-30) << "a " << a << " g " << g;
+        EXPECT_NEAR(dx[n * 2 * C + C + c], want_dg, 4e-6 * std::fabs(d) + 1e-30) << "a " << a << " g " << g;
+        // dcond is the sum of the float dx over positions (1 - t * t is itself rounded in float where tanh
+        // saturates, so dcond is checked against dx, and dx against the definition above).
+        sum_a += dx[n * 2 * C + c];
+        sum_g += dx[n * 2 * C + C + c];
+        scale_a += std::fabs(dx[n * 2 * C + c]);
+        scale_g += std::fabs(dx[n * 2 * C + C + c]);
+      }
+      EXPECT_NEAR(dcond[size_t(b) * 2 * C + c], sum_a, 1e-6 * scale_a + 1e-30);
+      EXPECT_NEAR(dcond[size_t(b) * 2 * C + C + c], sum_g, 1e-6 * scale_g + 1e-30);
+    }
+}
+
 // Draws match the tempered softmax: 20000 rows with the same logits, chi-square-style bound per class (4 sigma).
 TEST(SampleCodes, FollowsTheTemperedSoftmax) {
   Context ctx(Device::CPU);
