@@ -32,6 +32,7 @@ constexpr int kLanes = 16;       // floats per AVX-512 vector
 constexpr int kTileVectors = 6;  // vectors per forward tile
 constexpr int kCoBlock = 4;      // output channels per forward tile
 constexpr int kTaps = 9;
+constexpr size_t kFilterChunkBytes = size_t(32) << 20;  // flat copies per filter-gradient pass
 
 CpuConvPath path_from_environment() {
   const char* e = std::getenv("DIGITGEN_CPU_CONV");
@@ -245,37 +246,44 @@ void direct_conv_backward_filter(Context& ctx, const ConvGeom& g, const float* x
   const int groups = (g.Cout + group - 1) / group, cout_padded = groups * group;
   const size_t in_image = size_t(g.Cin) * g.H * g.W, out_image = size_t(g.Cout) * L.Ho * L.Wo;
   const size_t x_img = size_t(g.Cin) * L.in_ch, dy_img = size_t(cout_padded) * L.out_ch;
-  Block xb = ctx.pool().allocate(sizeof(float) * x_img * g.B);
-  Block db = ctx.pool().allocate(sizeof(float) * dy_img * g.B);
+  // Images per pass: the flat copies of x and dy for a pass stay under kFilterChunkBytes (the im2col path caps its
+  // column buffer the same way); the passes depend only on the geometry and add up in batch order.
+  const int chunk = int(std::clamp<size_t>(kFilterChunkBytes / (sizeof(float) * (x_img + dy_img)), 1, size_t(g.B)));
+  Block xb = ctx.pool().allocate(sizeof(float) * x_img * chunk);
+  Block db = ctx.pool().allocate(sizeof(float) * dy_img * chunk);
   float* xf = static_cast<float*>(xb.get());
   float* df = static_cast<float*>(db.get());
-  parallel_for(g.B, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      std::memset(xf + b * x_img, 0, sizeof(float) * x_img);
-      to_flat(x + b * in_image, g.Cin, g.H, g.W, L.Wp, g.pad, g.pad, L.in_ch, xf + b * x_img);
-      // dy rows in the output's flat positions, zero on the junk columns so they add nothing, and zero channels
-      // past Cout to fill the last group.
-      float* d = df + b * dy_img;
-      std::memset(d, 0, sizeof(float) * dy_img);
-      to_flat(dy + b * out_image, g.Cout, L.Ho, L.Wo, L.Wp, 0, 0, L.out_ch, d);
-    }
-  });
-  parallel_for(int64_t(groups) * g.Cin, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int co0 = int(t / g.Cin) * group, ci = int(t % g.Cin);
-      float sums[3][kTaps];
-      const float* dyg = df + size_t(co0) * L.out_ch;
-      const float* xc = xf + size_t(ci) * L.in_ch;
-      if (group == 3)
-        filter_group<3>(dyg, L.out_ch, xc, g.B, dy_img, x_img, L.vectors, L.Wp, sums);
-      else
-        filter_group<2>(dyg, L.out_ch, xc, g.B, dy_img, x_img, L.vectors, L.Wp, sums);
-      for (int j = 0; j < group && co0 + j < g.Cout; ++j) {
-        float* dst = dw + (size_t(co0 + j) * g.Cin + ci) * kTaps;
-        for (int k = 0; k < kTaps; ++k) dst[k] = mode == Grad::Overwrite ? sums[j][k] : dst[k] + sums[j][k];
+  for (int first = 0; first < g.B; first += chunk) {
+    const int n = std::min(chunk, g.B - first);
+    parallel_for(n, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        std::memset(xf + i * x_img, 0, sizeof(float) * x_img);
+        to_flat(x + (first + i) * in_image, g.Cin, g.H, g.W, L.Wp, g.pad, g.pad, L.in_ch, xf + i * x_img);
+        // dy rows in the output's flat positions, zero on the junk columns so they add nothing, and zero channels
+        // past Cout to fill the last group.
+        float* d = df + i * dy_img;
+        std::memset(d, 0, sizeof(float) * dy_img);
+        to_flat(dy + (first + i) * out_image, g.Cout, L.Ho, L.Wo, L.Wp, 0, 0, L.out_ch, d);
       }
-    }
-  });
+    });
+    const bool overwrite = mode == Grad::Overwrite && first == 0;
+    parallel_for(int64_t(groups) * g.Cin, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int co0 = int(t / g.Cin) * group, ci = int(t % g.Cin);
+        float sums[3][kTaps];
+        const float* dyg = df + size_t(co0) * L.out_ch;
+        const float* xc = xf + size_t(ci) * L.in_ch;
+        if (group == 3)
+          filter_group<3>(dyg, L.out_ch, xc, n, dy_img, x_img, L.vectors, L.Wp, sums);
+        else
+          filter_group<2>(dyg, L.out_ch, xc, n, dy_img, x_img, L.vectors, L.Wp, sums);
+        for (int j = 0; j < group && co0 + j < g.Cout; ++j) {
+          float* dst = dw + (size_t(co0 + j) * g.Cin + ci) * kTaps;
+          for (int k = 0; k < kTaps; ++k) dst[k] = overwrite ? sums[j][k] : dst[k] + sums[j][k];
+        }
+      }
+    });
+  }
 }
 
 }  // namespace dg::cpu

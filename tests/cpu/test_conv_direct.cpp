@@ -103,6 +103,30 @@ TEST(ConvDirect, MatchesNaiveLoopsAndTheGemmPath) {
   }
 }
 
+// Large images: the flat copies of one image (x: 64 channels of 162 x 162) are 6.8 MB, so the filter gradient of
+// 5 images runs in two passes (4 + 1) under its 32 MB cap; both modes must still equal the GEMM path's gradient.
+TEST(ConvDirect, FilterGradientInSeveralPassesMatchesTheGemmPath) {
+  if (!cpu::direct_conv_supported()) GTEST_SKIP() << "this CPU has no AVX-512F: the direct kernels never run here";
+  const ConvGeom g{5, 64, 160, 160, 3, 3, 1, 1};
+  const auto x = test::random_vec(size_t(g.B) * g.Cin * g.H * g.W, 901);
+  const auto dy = test::random_vec(size_t(g.B) * g.Cout * g.H * g.W, 902);
+  const auto start = test::random_vec(size_t(g.Cout) * g.Cin * 9, 903);
+  Context ctx(Device::CPU);
+  std::vector<float> direct(start.size(), 5.0f), gemm(start.size(), 5.0f), direct_acc = start, gemm_acc = start;
+  {
+    ConvPathGuard path(cpu::CpuConvPath::Direct);
+    conv2d_backward_filter(ctx, g, x.data(), dy.data(), direct.data(), Grad::Overwrite);
+    conv2d_backward_filter(ctx, g, x.data(), dy.data(), direct_acc.data(), Grad::Accumulate);
+  }
+  {
+    ConvPathGuard path(cpu::CpuConvPath::Gemm);
+    conv2d_backward_filter(ctx, g, x.data(), dy.data(), gemm.data(), Grad::Overwrite);
+    conv2d_backward_filter(ctx, g, x.data(), dy.data(), gemm_acc.data(), Grad::Accumulate);
+  }
+  EXPECT_LT(test::rel_error(direct, gemm), 1e-5);
+  EXPECT_LT(test::rel_error(direct_acc, gemm_acc), 1e-5);
+}
+
 TEST(ConvDirect, OnlyTakesThreeByThreeStrideOne) {
   if (!cpu::direct_conv_supported()) GTEST_SKIP() << "this CPU has no AVX-512F: the direct kernels never run here";
   ConvPathGuard path(cpu::CpuConvPath::Direct);
