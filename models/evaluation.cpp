@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "models/checkpoint.h"
 #include "kernels/sqdist_topk.h"
@@ -86,7 +87,8 @@ struct Generated {
   FeatureSet images;
   std::vector<int32_t> labels;  // requested labels (conditional models), else empty
 };
-Generated generate_digits(Context& ctx, Model& model, int64_t first, int64_t n, uint64_t seed, int batch) {
+Generated generate_digits(Context& ctx, Model& model, int64_t first, int64_t n, uint64_t seed, int batch,
+                          const std::function<void(int64_t done)>& after_batch = {}) {
   Generated g;
   g.images.n = n;
   g.images.dim = kPixels;
@@ -105,6 +107,7 @@ Generated generate_digits(Context& ctx, Model& model, int64_t first, int64_t n, 
     DG_REQUIRE(img.size() == size_t(b) * kPixels, model.kind(), ": generate returned ", img.size(), " values for ", b,
                " digits of 28x28");
     std::copy(img.begin(), img.end(), g.images.data.begin() + i * kPixels);
+    if (after_batch) after_batch(i + b);
   }
   return g;
 }
@@ -202,6 +205,7 @@ nlohmann::json evaluate_checkpoint(const EvalOptions& o) {
   Model& model = *lm.model;
   DG_REQUIRE(model.can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits, so there is "
              "nothing to evaluate");
+  model.set_sampling(o.sampling);
   LoadedModel ev = load_checkpoint(ctx, o.evaluator);
   DG_REQUIRE(ev.model->can_classify() && ev.model->can_extract_features(), "--evaluator ", ev.path, ": model kind '",
              ev.meta.kind, "' is not a classifier with a feature layer");
@@ -219,7 +223,8 @@ nlohmann::json evaluate_checkpoint(const EvalOptions& o) {
                         {"checkpoint_modified", checkpoint_stamp(lm.path)},
                         {"seed", o.seed},
                         {"n", n},
-                        {"requested", wanted}};
+                        {"requested", wanted},
+                        {"sampling_settings", o.sampling}};
   nlohmann::json& out = doc["metrics"];
   out = nlohmann::json::object();
 
@@ -233,8 +238,16 @@ nlohmann::json evaluate_checkpoint(const EvalOptions& o) {
   if (need_train) train_split = load_mnist_split(o.data_dir, true);
 
   // Samples (the sampling speed is measured on these).
+  // Slow samplers (a DDPM on the CPU draws a few digits a second) print a progress line every 15 s.
   auto t = Clock::now();
-  Generated gen = generate_digits(ctx, model, 0, n, o.seed, o.batch);
+  auto last_line = t;
+  Generated gen = generate_digits(ctx, model, 0, n, o.seed, o.batch, [&](int64_t done) {
+    if (done >= n || since(last_line) < 15.0) return;
+    last_line = Clock::now();
+    const double rate = double(done) / std::max(since(t), 1e-9);
+    log.say("  sampling: %lld/%lld digits, %.1f images/s, ETA %s", (long long)done, (long long)n, rate,
+            format_duration(double(n - done) / rate).c_str());
+  });
   ctx.synchronize();
   const double gen_s = since(t);
   out["sampling"] = {{"n", n}, {"seconds", gen_s}, {"images_per_s", double(n) / std::max(gen_s, 1e-9)},

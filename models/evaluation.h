@@ -36,6 +36,9 @@ struct EvalOptions {
   // real-data classifier again (it does not depend on the model; `digitgen report` trains it once).
   nlohmann::json sts_real;
   bool quiet = false;          // no progress lines
+  // Diffusion sampler settings for Model::set_sampling (sampler, sample_steps, eta, guidance, ema); empty: the
+  // model's defaults. Recorded in the result as "sampling_settings".
+  nlohmann::json sampling = nlohmann::json::object();
 };
 
 // Metric names in the order they are computed: sampling, fd, kid, pr, classes, memorization, sts, model,

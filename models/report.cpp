@@ -210,7 +210,8 @@ void write_report(const ReportOptions& o) {
         const std::vector<std::string> wanted = eo.metrics.empty() ? eval_metric_names() : eo.metrics;
         if (c.value("checkpoint", "") == ckpt && c.value("checkpoint_modified", "") == checkpoint_stamp(ckpt) &&
             c.value("seed", uint64_t(0)) == eo.seed && (eo.n <= 0 || c.value("n", int64_t(0)) == eo.n) &&
-            c.value("requested", std::vector<std::string>()) == wanted) {
+            c.value("requested", std::vector<std::string>()) == wanted &&
+            c.value("sampling_settings", nlohmann::json::object()) == eo.sampling) {
           e = c;
           if (!o.quiet) std::printf("%s: reusing %s\n", name.c_str(), cached.string().c_str());
         }

@@ -25,15 +25,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string format_duration(double s) {
-  char buf[32];
-  const int t = int(s + 0.5);
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, (t / 60) % 60);
-  else if (t >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
-  else std::snprintf(buf, sizeof buf, "%ds", t);
-  return buf;
-}
-
 std::string format_metrics(const Metrics& m) {
   std::ostringstream os;
   for (size_t i = 0; i < m.size(); ++i) {
@@ -74,6 +65,15 @@ struct RunningMean {
 };
 
 }  // namespace
+
+std::string format_duration(double s) {
+  char buf[32];
+  const int t = int(s + 0.5);
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, (t / 60) % 60);
+  else if (t >= 60) std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%ds", t);
+  return buf;
+}
 
 Metrics evaluate(Context& ctx, Model& model, DeviceDataset& data, int64_t limit) {
   NvtxRange r("evaluate");

@@ -47,4 +47,7 @@ TrainResult train_model(const TrainOptions& opt);
 // derived from mse where the model reports mse.
 Metrics evaluate(Context& ctx, Model& model, DeviceDataset& data, int64_t limit = 0);
 
+// A duration for progress lines: "42s", "3m41s", "1h05m".
+std::string format_duration(double seconds);
+
 }  // namespace dg

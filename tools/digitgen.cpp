@@ -172,19 +172,33 @@ int main(int argc, char** argv) {
                      "conditional models: a digit 0..9, or 'all' for one row per digit with the same styles in each "
                      "column (--n columns, default 10)");
 
-  // Diffusion sampling (ddpm).
+  // Diffusion sampling (ddpm): the same flags for sample, eval and report.
   std::string sampler, trajectory_out;
   int sample_steps = 0;
   double eta = -1;
   float guidance = -1;
   bool no_ema = false, no_cuda_graph = false;
-  sample->add_option("--sampler", sampler, "ddpm (ancestral, all steps) or ddim (ddpm checkpoints; default ddim)")
-      ->check(CLI::IsMember({"ddpm", "ddim"}));
-  sample->add_option("--sample-steps", sample_steps, "DDIM steps (default 50)");
-  sample->add_option("--eta", eta, "DDIM noise scale in [0, 1]: 0 deterministic, 1 ancestral (default)");
-  sample->add_option("--guidance", guidance, "classifier-free guidance scale (default 3; 1 = none)");
-  sample->add_flag("--no-ema", no_ema, "sample with the raw weights instead of their moving average");
-  sample->add_flag("--no-cuda-graph", no_cuda_graph, "run each denoising step eagerly instead of replaying a CUDA graph");
+  auto add_diffusion_sampling = [&](CLI::App* c) {
+    c->add_option("--sampler", sampler, "ddpm (ancestral, all steps) or ddim (ddpm checkpoints; default ddim)")
+        ->check(CLI::IsMember({"ddpm", "ddim"}));
+    c->add_option("--sample-steps", sample_steps, "DDIM steps (default 50)");
+    c->add_option("--eta", eta, "DDIM noise scale in [0, 1]: 0 deterministic, 1 ancestral (default)");
+    c->add_option("--guidance", guidance, "classifier-free guidance scale (default 3; 1 = none)");
+    c->add_flag("--no-ema", no_ema, "sample with the raw weights instead of their moving average");
+    c->add_flag("--no-cuda-graph", no_cuda_graph, "run each denoising step eagerly instead of replaying a CUDA graph");
+  };
+  // The settings given on the command line, as Model::set_sampling takes them (empty: the model's defaults).
+  auto diffusion_sampling = [&]() {
+    nlohmann::json sampling = nlohmann::json::object();
+    if (!sampler.empty()) sampling["sampler"] = sampler;
+    if (sample_steps > 0) sampling["sample_steps"] = sample_steps;
+    if (eta >= 0) sampling["eta"] = eta;
+    if (guidance >= 0) sampling["guidance"] = guidance;
+    if (no_ema) sampling["ema"] = false;
+    if (no_cuda_graph) sampling["cuda_graph"] = false;
+    return sampling;
+  };
+  add_diffusion_sampling(sample);
   sample->add_option("--trajectory", trajectory_out,
                      "also write a PNG strip of the denoising of sample 0 (label: --label N, else 0)");
 
@@ -281,6 +295,7 @@ int main(int argc, char** argv) {
   add_eval_options(evalc);
   evalc->add_option("--checkpoint", eopt.checkpoint, "checkpoint file or run folder of a generating model")->required();
   evalc->add_option("--out", eval_out, "JSON file for the results (default eval.json)");
+  add_diffusion_sampling(evalc);  // report judges every run with its defaults; eval JSON files can join a report
   auto* reportc = app.add_subcommand("report", "evaluate several runs and write a Markdown comparison with charts");
   add_eval_options(reportc);
   reportc->add_option("--runs", report_runs, "run folders or checkpoints (or eval JSON files)")->required();
@@ -370,14 +385,7 @@ int main(int argc, char** argv) {
       DG_REQUIRE(lm.model->can_generate(), lm.path, ": model kind '", lm.meta.kind, "' does not generate digits");
       DG_REQUIRE(so.label.kind == LabelChoice::Kind::None || lm.model->conditional(), "--label: ", lm.path,
                  " holds model kind '", lm.meta.kind, "', which is not conditional on a label");
-      nlohmann::json sampling = nlohmann::json::object();
-      if (!sampler.empty()) sampling["sampler"] = sampler;
-      if (sample_steps > 0) sampling["sample_steps"] = sample_steps;
-      if (eta >= 0) sampling["eta"] = eta;
-      if (guidance >= 0) sampling["guidance"] = guidance;
-      if (no_ema) sampling["ema"] = false;
-      if (no_cuda_graph) sampling["cuda_graph"] = false;
-      lm.model->set_sampling(sampling);
+      lm.model->set_sampling(diffusion_sampling());
       if (!trajectory_out.empty()) {
         const int frames = 10;
         const int digit = so.label.kind == LabelChoice::Kind::Digit ? so.label.digit : 0;
@@ -481,6 +489,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "warning: --n %lld: below 2000 samples FD and KID are strongly biased; for checks only\n",
                      (long long)eopt.n);
       if (*evalc) {
+        eopt.sampling = diffusion_sampling();
         const nlohmann::json doc = evaluate_checkpoint(eopt);
         const std::string tmp = eval_out + ".tmp";
         {

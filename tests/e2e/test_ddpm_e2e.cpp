@@ -1,10 +1,13 @@
 // The ddpm kind end to end on real MNIST (CPU): a short run of a tiny U-Net brings the noise-prediction loss well
 // below that of predicting zero noise (1.0) and writes a sample grid; the CLI samples from the run with DDIM and
-// guidance, writes a trajectory strip, and refuses more DDIM steps than the model has timesteps.
+// guidance, writes a trajectory strip, refuses more DDIM steps than the model has timesteps, and evaluates with
+// sampler flags (recorded in the result).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_util.h"
 
@@ -49,6 +52,18 @@ TEST(DdpmE2e, ShortRunLearnsToPredictNoiseAndSamplesFromTheCli) {
   const std::string bad = std::string(DIGITGEN_CLI) + " sample --device cpu --checkpoint " + (dir.path / "full").string() +
                           " --sample-steps 500 --n 2 --out " + png.string() + " 2> /dev/null";
   EXPECT_NE(std::system(bad.c_str()), 0) << "more DDIM steps than timesteps must be refused";
+
+  // `digitgen eval` takes the same sampler flags and records them with the result.
+  const fs::path json = dir.path / "eval.json";
+  const e2e::CliResult ev = e2e::run_cli("eval --device cpu --checkpoint " + (dir.path / "full").string() +
+                                         " --n 20 --metrics sampling,classes --sample-steps 5 --guidance 1.5 --out " +
+                                         json.string());
+  ASSERT_EQ(ev.status, 0) << ev.output;
+  std::ifstream in(json);
+  const nlohmann::json e = nlohmann::json::parse(in);
+  EXPECT_EQ(e.at("sampling_settings").at("guidance").get<double>(), 1.5);
+  EXPECT_EQ(e.at("sampling_settings").at("sample_steps").get<int>(), 5);
+  EXPECT_EQ(e.at("metrics").at("sampling").at("n").get<int>(), 20);
 }
 
 }  // namespace

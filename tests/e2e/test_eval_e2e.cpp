@@ -230,6 +230,11 @@ TEST(EvalE2e, EvalAndReportFromTheCommandLine) {
                                           (dir.path / "x.json").string());
   EXPECT_NE(bad.status, 0);
   EXPECT_NE(bad.output.find("does not generate"), std::string::npos) << bad.output;
+  // Diffusion sampler flags on a kind without a diffusion sampler are refused, naming the flags.
+  const e2e::CliResult no_sampler = e2e::run_cli("eval --device cpu --checkpoint " + run + " --guidance 2 --out " +
+                                                 (dir.path / "y.json").string());
+  EXPECT_NE(no_sampler.status, 0);
+  EXPECT_NE(no_sampler.output.find("has no diffusion sampler"), std::string::npos) << no_sampler.output;
   const e2e::CliResult unknown = e2e::run_cli("eval --device cpu --checkpoint " + run + " --metrics fd,speed");
   EXPECT_EQ(unknown.status, 1);
   EXPECT_NE(unknown.output.find("unknown metric 'speed'"), std::string::npos) << unknown.output;
