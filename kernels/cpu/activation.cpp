@@ -9,20 +9,6 @@
 namespace dg::cpu {
 namespace {
 
-template <Activation A>
-void forward_loop(float alpha, const float* x, float* y, int64_t n) {
-  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = activation_value(A, x[i], alpha);
-  });
-}
-
-template <Activation A>
-void backward_loop(float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t n) {
-  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = activation_grad(A, x[i], y ? y[i] : 0.0f, dy[i], alpha);
-  });
-}
-
 // SiLU on AVX-512: y = x * avx512::sigmoid(x), the tail of the range through a masked vector, so every element is
 // computed the same way whatever the pool's split.
 __attribute__((target("avx512f"))) void silu_forward_avx512(const float* x, float* y, int64_t b, int64_t e) {
@@ -46,27 +32,26 @@ __attribute__((target("avx512f"))) void silu_backward_avx512(const float* x, con
   }
 }
 
-template <>
-void forward_loop<Activation::SiLU>(float alpha, const float* x, float* y, int64_t n) {
-  if (!cpu_has_avx512f()) {
-    parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) y[i] = activation_value(Activation::SiLU, x[i], alpha);
-    });
+template <Activation A>
+void forward_loop(float alpha, const float* x, float* y, int64_t n) {
+  if (A == Activation::SiLU && cpu_has_avx512f()) {
+    parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) { silu_forward_avx512(x, y, b, e); });
     return;
   }
-  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) { silu_forward_avx512(x, y, b, e); });
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = activation_value(A, x[i], alpha);
+  });
 }
 
-template <>
-void backward_loop<Activation::SiLU>(float alpha, const float* x, const float* y, const float* dy, float* dx,
-                                     int64_t n) {
-  if (!cpu_has_avx512f()) {
-    parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) dx[i] = activation_grad(Activation::SiLU, x[i], 0.0f, dy[i], alpha);
-    });
+template <Activation A>
+void backward_loop(float alpha, const float* x, const float* y, const float* dy, float* dx, int64_t n) {
+  if (A == Activation::SiLU && cpu_has_avx512f()) {
+    parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) { silu_backward_avx512(x, dy, dx, b, e); });
     return;
   }
-  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) { silu_backward_avx512(x, dy, dx, b, e); });
+  parallel_for(n, kElementwiseGrain, [=](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) dx[i] = activation_grad(A, x[i], y ? y[i] : 0.0f, dy[i], alpha);
+  });
 }
 
 }  // namespace
