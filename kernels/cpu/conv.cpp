@@ -1,10 +1,10 @@
-// CPU convolutions. 3x3 stride-1 layers go to the direct AVX-512 kernels of kernels/cpu/conv_direct.cpp where the
-// CPU has them; everything else is im2col / col2im around OpenBLAS GEMM, as follows. The forward pass and the
-// input gradient work on small groups of images (one image where it has 512 output positions or more): the worker pool gives each thread a run
-// of groups and its own scratch, and each group is one single-threaded sgemm, written straight into the output for
-// a single image, so the scratch stays in cache. The input gradient of a stride-1 convolution is computed as a
-// forward convolution with the turned kernel. The filter gradient sums over images, so it runs one GEMM per chunk
-// of images (columns side by side, the long inner dimension BLAS likes), split by the pool into blocks of the
+// CPU convolutions. 3x3 stride-1 layers go to the direct AVX-512 kernels of kernels/cpu/conv_direct.cpp where the CPU
+// has them; everything else is im2col / col2im around OpenBLAS GEMM, as follows. The forward pass and the input
+// gradient work on small groups of images (one image where it has 512 output positions or more): the worker pool gives
+// each thread a run of groups and its own scratch, and each group is one single-threaded sgemm, written straight into
+// the output for a single image, so the scratch stays in cache. The input gradient of a stride-1 convolution is
+// computed as a forward convolution with the turned kernel. The filter gradient sums over images, so it runs one GEMM
+// per chunk of images (columns side by side, the long inner dimension BLAS likes), split by the pool into blocks of the
 // output (kernels/cpu/gemm.cpp).
 #include <algorithm>
 #include <cstddef>
